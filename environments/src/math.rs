@@ -1,0 +1,30 @@
+//! PLACEHOLDER: being written by a helper session.
+use crate::spec::{EnvInfo, Params};
+use crate::{Env, EnvError, Grade, Kind, Task};
+
+pub const ADDITION_INFO: EnvInfo = EnvInfo { name: "addition", summary: "(being written)", params: &[] };
+pub const MULTIPLICATION_INFO: EnvInfo = EnvInfo { name: "multiplication", summary: "(being written)", params: &[] };
+
+#[derive(Debug, Clone, Copy)]
+pub enum Op { Add, Mul }
+
+#[derive(Debug, Clone)]
+pub struct Arith;
+
+impl Arith {
+    pub(crate) fn from_params(_op: Op, _p: &mut Params) -> Result<Self, EnvError> {
+        Err(EnvError::BadSpec("math is being written".into()))
+    }
+}
+
+impl Env for Arith {
+    type State = crate::tictactoe::TicTacToeState;
+    fn spec(&self) -> String { todo!() }
+    fn kind(&self) -> Kind { todo!() }
+    fn max_actions(&self) -> usize { todo!() }
+    fn start(&self, _prompt: &str) -> Result<Self::State, EnvError> { todo!() }
+    fn generate(&self, _seed: u64, _index: u64, _level: u32) -> Task { todo!() }
+    fn task(&self, _id: &str, _prompt: &str, _extra: &serde_json::Value) -> Result<Task, EnvError> { todo!() }
+    fn grade(&self, _task: &Task, _answer: &str) -> Grade { todo!() }
+    fn answer(&self, _state: &Self::State) -> String { todo!() }
+}

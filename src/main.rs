@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", ponder_env::spec::describe_all());
+}
