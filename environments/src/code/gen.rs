@@ -58,7 +58,9 @@ pub fn draw<R: Rng>(rng: &mut R, cfg: &GenConfig, depth: usize) -> Drawn {
             continue;
         }
         let inputs = distinct_inputs(rng, cfg.xmax, cfg.examples + cfg.tests);
-        if degenerate(&program, &inputs) {
+        // Dead weight on all inputs, or on the shown ones where they reach a node twice: then
+        // the examples would not need that node, and a simpler answer fits them.
+        if degenerate(&program, &inputs, 1) || degenerate(&program, &inputs[..cfg.examples], 2) {
             continue;
         }
         let (mut shown_x, mut hidden_x) = (
@@ -238,8 +240,10 @@ fn leaf<R: Rng>(rng: &mut R) -> Expr {
 /// the same examples: a node (other than a literal) that is never evaluated, constant on the
 /// inputs that reach it (`x-x`, `abs(3)`, `x+1` in a branch only `x==2` takes), or equal there
 /// to one of its own subexpressions (`max(x, x)`, `abs(x*x)`, `x if 1 else 2*x`, `x*1`,
-/// `x+x//3-x`); a literal step that folds (`x+6-2`); repeated arguments of `min`/`max`.
-fn degenerate(program: &Expr, xs: &[i64]) -> bool {
+/// `x+x//3-x`); a step that folds away ([`folds`]).
+/// Nodes that fewer than `min_reach` inputs reach are judged only for being dead (`min_reach`
+/// 1) or not at all.
+fn degenerate(program: &Expr, xs: &[i64], min_reach: usize) -> bool {
     let nodes = preorder(program);
     if nodes.iter().any(|(e, _)| folds(e)) {
         return true;
@@ -263,8 +267,11 @@ fn degenerate(program: &Expr, xs: &[i64]) -> bool {
             .filter_map(|(k, v)| Some((k, v[i]?)))
             .collect();
         let Some(&(_, first)) = reached.first() else {
-            return true;
+            return min_reach <= 1;
         };
+        if reached.len() < min_reach {
+            return false;
+        }
         reached.iter().all(|&(_, y)| y == first)
             || (i + 1..*end).any(|j| reached.iter().all(|&(k, y)| values[k][j] == Some(y)))
     })
@@ -320,7 +327,8 @@ fn visit(e: &Expr, x: i64, reached: bool, next: &mut usize, values: &mut [Option
     }
 }
 
-/// `x+6-2`, `x*3*4`: two literal steps in a row; or `min`/`max` with a repeated argument.
+/// `x+6-2`, `x*3*4`: two literal steps in a row; `min`/`max` with a repeated argument or
+/// nested in itself (`min(min(x, 0), 3)`); `abs(-e)`.
 fn folds(e: &Expr) -> bool {
     let lit = |e: &Expr| match e {
         Expr::Int(_) => true,
@@ -336,8 +344,12 @@ fn folds(e: &Expr) -> bool {
             _ => false,
         },
         Expr::Min(args) | Expr::Max(args) => {
-            args.iter().enumerate().any(|(i, a)| args[..i].contains(a))
+            let same_call = |a: &Expr| std::mem::discriminant(a) == std::mem::discriminant(e);
+            args.iter()
+                .enumerate()
+                .any(|(i, a)| args[..i].contains(a) || same_call(a))
         }
+        Expr::Abs(a) => matches!(**a, Expr::Neg(_)),
         _ => false,
     }
 }
@@ -413,7 +425,7 @@ mod tests {
     #[test]
     fn dead_weight_nodes_are_rejected() {
         let xs = [-3, 0, 2, 5];
-        let dead = |s: &str| degenerate(&super::super::parse(s).unwrap(), &xs);
+        let dead = |s: &str| degenerate(&super::super::parse(s).unwrap(), &xs, 1);
         assert!(!dead("x*2+-3"));
         assert!(!dead("x if x>0 else -x"));
         assert!(!dead("max(x, 1)"));
@@ -431,6 +443,8 @@ mod tests {
             "min(x, 9)",
             "x+6-2",
             "max(x, 7, x)",
+            "min(min(x, 0), 3*x)",
+            "abs(-(x+6))",
             "(x+1 if x==2 else x)",
             "x if x<-5 else 2*x",
             "(5 if x else x) if x else 8",
@@ -439,5 +453,12 @@ mod tests {
         }
         // An error in an untaken branch is no reason to reject.
         assert!(!dead("x if x==0 else 10//x"));
+        // On the shown inputs, a node reached only once is not judged, one reached twice is.
+        let shown = |s: &str| degenerate(&super::super::parse(s).unwrap(), &xs, 2);
+        assert!(!shown("x+1 if x==2 else x"));
+        assert!(
+            shown("min(x+x//7, x) if x>=0 else 1"),
+            "equal to `x` on 0, 2 and 5"
+        );
     }
 }

@@ -89,7 +89,7 @@ pub const INFO: EnvInfo = EnvInfo {
         ParamInfo {
             name: "examples",
             default: "5",
-            help: "examples shown in the prompt, 1..=20",
+            help: "examples shown in the prompt, 2..=20",
         },
         ParamInfo {
             name: "tests",
@@ -142,7 +142,7 @@ pub struct CodeState {
 impl Code {
     pub(crate) fn from_params(p: &mut Params) -> Result<Self, EnvError> {
         let (lo, hi) = p.range("depth", 1, 5)?;
-        let examples = p.int("examples", 1, 20)? as usize;
+        let examples = p.int("examples", 2, 20)? as usize;
         let tests = p.int("tests", 1, 50)? as usize;
         let xmax = p.int("xmax", 1, 1000)? as i64;
         let max_len = p.int("len", 24, 64)? as usize;

@@ -278,132 +278,132 @@ impl Prefix {
     }
 
     /// The transition `sym` takes, if it is legal (grammar and length bound).
+    #[inline(always)]
     fn allowed(&self, sym: Sym) -> Option<Step> {
-        let step = self.step(sym)?;
-        let fits = match step {
-            Step::End => true,
-            _ => self.len + 1 + self.cost_after(&step) <= self.max_len,
-        };
+        let (step, cost) = self.step(sym)?;
+        let fits = matches!(step, Step::End) || self.len + 1 + cost <= self.max_len;
         fits.then_some(step)
     }
 
-    /// The grammar's transition on `sym`, ignoring the length bound.
-    fn step(&self, sym: Sym) -> Option<Step> {
+    /// The grammar's transition on `sym`, ignoring the length bound, with
+    /// [`Prefix::min_to_complete`] after it (computed here, where the new frame is at hand).
+    #[inline(always)]
+    fn step(&self, sym: Sym) -> Option<(Step, usize)> {
         if self.is_finished() {
             return None;
         }
         let top = *self.frames.last()?;
+        let rest = top.below as usize;
+        // The top frame changes (and an operand is due or not).
+        let top_step = |frame: Frame, need_operand: bool, not_ok: bool| {
+            let cost = usize::from(need_operand) + frame.cost() + rest;
+            Some((
+                Step::Top {
+                    frame,
+                    need_operand,
+                    not_ok,
+                },
+                cost,
+            ))
+        };
         if !top.opened {
             let frame = Frame {
                 opened: true,
                 ..top
             };
-            let open = sym == Sym::Lex(Lex::LParen);
-            return open.then_some(Step::Top {
-                frame,
-                need_operand: true,
-                not_ok: true,
-            });
+            return if sym == Sym::Lex(Lex::LParen) {
+                top_step(frame, true, true)
+            } else {
+                None
+            };
         }
-        let below = top.cost() + top.below as usize;
         let lex = match sym {
             Sym::Eos => {
                 let done = !self.need_operand && self.frames.len() == 1 && !top.in_cond;
-                return done.then_some(Step::End);
+                return done.then_some((Step::End, 0));
             }
-            Sym::Digit(d) if self.need_operand => return Some(Step::Digit(d)),
+            Sym::Digit(d) if self.need_operand => return Some((Step::Digit(d), top.cost() + rest)),
             Sym::Digit(d) => {
                 let v = self.literal.filter(|&v| v != 0)? * 10 + d;
-                return (v <= INT_MAX as u64).then_some(Step::Digit(v));
+                return (v <= INT_MAX as u64).then_some((Step::Digit(v), top.cost() + rest));
             }
             Sym::Lex(lex) => lex,
         };
-        let fresh = |frame: Frame| Step::Top {
-            frame,
-            need_operand: true,
-            not_ok: true,
-        };
         if self.need_operand {
+            let push = |kind: FrameKind, opened: bool| {
+                let f = Frame::new(kind, opened, top.cost() + rest);
+                Some((Step::Push(f), 1 + f.cost() + f.below as usize))
+            };
+            let unary = |not_ok: bool| Some((Step::Unary { not_ok }, 1 + top.cost() + rest));
             return match lex {
-                Lex::X => Some(Step::Operand),
-                Lex::Minus => Some(Step::Unary { not_ok: false }),
-                Lex::Not if self.not_ok => Some(Step::Unary { not_ok: true }),
-                Lex::LParen => Some(Step::Push(Frame::new(FrameKind::Paren, true, below))),
-                Lex::Abs => Some(Step::Push(Frame::new(FrameKind::Abs, false, below))),
-                Lex::Min | Lex::Max => Some(Step::Push(Frame::new(FrameKind::Call, false, below))),
+                Lex::X => Some((Step::Operand, top.cost() + rest)),
+                Lex::Minus => unary(false),
+                Lex::Not if self.not_ok => unary(true),
+                Lex::LParen => push(FrameKind::Paren, true),
+                Lex::Abs => push(FrameKind::Abs, false),
+                Lex::Min | Lex::Max => push(FrameKind::Call, false),
                 _ => None,
             };
         }
         match lex {
             Lex::Plus | Lex::Minus | Lex::Star | Lex::SlashSlash | Lex::Percent => {
-                Some(Step::Top {
-                    frame: top,
-                    need_operand: true,
-                    not_ok: false,
-                })
+                top_step(top, true, false)
             }
-            Lex::Cmp(_) if !top.cmp_seen => {
-                let frame = Frame {
+            Lex::Cmp(_) if !top.cmp_seen => top_step(
+                Frame {
                     cmp_seen: true,
                     ..top
-                };
-                Some(Step::Top {
-                    frame,
-                    need_operand: true,
-                    not_ok: false,
-                })
-            }
-            Lex::And | Lex::Or => Some(fresh(Frame {
-                cmp_seen: false,
-                ..top
-            })),
-            Lex::If if !top.in_cond => Some(fresh(Frame {
-                in_cond: true,
-                cmp_seen: false,
-                ..top
-            })),
-            Lex::Else if top.in_cond => Some(fresh(Frame {
-                in_cond: false,
-                cmp_seen: false,
-                ..top
-            })),
+                },
+                true,
+                false,
+            ),
+            Lex::And | Lex::Or => top_step(
+                Frame {
+                    cmp_seen: false,
+                    ..top
+                },
+                true,
+                true,
+            ),
+            Lex::If if !top.in_cond => top_step(
+                Frame {
+                    in_cond: true,
+                    cmp_seen: false,
+                    ..top
+                },
+                true,
+                true,
+            ),
+            Lex::Else if top.in_cond => top_step(
+                Frame {
+                    in_cond: false,
+                    cmp_seen: false,
+                    ..top
+                },
+                true,
+                true,
+            ),
             Lex::RParen if !top.in_cond => {
                 let closes = match top.kind {
                     FrameKind::Paren | FrameKind::Abs => true,
                     FrameKind::Call => top.args >= 2,
                     FrameKind::Top => false,
                 };
-                closes.then_some(Step::Pop)
+                closes.then_some((Step::Pop, rest))
             }
             Lex::Comma if !top.in_cond && top.kind == FrameKind::Call => {
                 let args = top.args.saturating_add(1);
-                Some(fresh(Frame {
-                    args,
-                    cmp_seen: false,
-                    ..top
-                }))
+                top_step(
+                    Frame {
+                        args,
+                        cmp_seen: false,
+                        ..top
+                    },
+                    true,
+                    true,
+                )
             }
             _ => None,
-        }
-    }
-
-    /// [`Prefix::min_to_complete`] after taking `step`, computed without taking it.
-    fn cost_after(&self, step: &Step) -> usize {
-        let Some(top) = self.frames.last() else {
-            return 0;
-        };
-        let rest = top.below as usize;
-        match *step {
-            Step::Digit(_) | Step::Operand => top.cost() + rest,
-            Step::Unary { .. } => 1 + top.cost() + rest,
-            Step::Push(f) => 1 + f.cost() + f.below as usize,
-            Step::Top {
-                frame,
-                need_operand,
-                ..
-            } => usize::from(need_operand) + frame.cost() + rest,
-            Step::Pop => rest,
-            Step::End => 0,
         }
     }
 }
@@ -425,7 +425,7 @@ mod tests {
                     break;
                 }
                 let t = legal[rng.random_range(0..legal.len())];
-                let predicted = p.step(decode(t).unwrap()).map(|s| p.cost_after(&s));
+                let predicted = p.step(decode(t).unwrap()).map(|(_, cost)| cost);
                 p.apply(t);
                 assert!(!p.is_broken());
                 assert_eq!(predicted, Some(p.min_to_complete()));
