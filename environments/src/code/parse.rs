@@ -394,6 +394,17 @@ mod tests {
         rejects("é", "'é'");
     }
 
+    /// Found by `fuzz.rs` (shrunk to `"੦"`): the lexer sliced two bytes out of a multi-byte
+    /// character and panicked.
+    #[test]
+    fn multibyte_characters_are_errors_not_panics() {
+        for text in ["੦", "x+੦", "𑏉🉐%?ੴΌ:ਸ਼%w𑲈`&."] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains("is not part of the answer language"), "{e}");
+        }
+        assert_eq!(parse("x+੦").unwrap_err().offset, 2);
+    }
+
     #[test]
     fn errors_name_the_byte_offset() {
         let e = parse("x + )").unwrap_err();
