@@ -31,12 +31,13 @@
 //! `8/3=8/3 (left: 8/3 3 8)<step>3-(8/3)=1/3 (left: 1/3 8)<step>8/(1/3)=24 (left: 24)<step><eos>`.
 //! [`Env::answer`] rebuilds the equivalent infix expression with the fewest parentheses
 //! (`(7-8/8)*4` for the first example, `8/(3-8/3)` for the second), so graders see a normal
-//! expression. [`State::at_step_boundary`] holds at the start of the answer, after each
-//! `<step>`, and at the end.
+//! expression. [`State::at_step_boundary`](crate::State::at_step_boundary) holds at the start
+//! of the answer, after each `<step>`, and at the end.
 //!
 //! ## Rules value and verifier
-//! Here the rules are the whole check: at the end, [`State::rules_value`] is 1 if the answer
-//! equals 24 (the grammar already made it use each number once), else 0; searches may consult
+//! Here the rules are the whole check: at the end,
+//! [`State::rules_value`](crate::State::rules_value) is 1 if the answer equals 24 (the grammar
+//! already made it use each number once), else 0; searches may consult
 //! it. [`Env::grade`] parses any infix text exactly (a recursive-descent parser over checked
 //! `i64` fractions) and scores 1 or 0 with a reason: a parse error with its byte, `uses 5 which
 //! is not in the puzzle`, `does not use 7`, `division by zero`, `equals 23, not 24`.

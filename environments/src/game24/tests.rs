@@ -381,7 +381,10 @@ fn grade_names_what_is_wrong() {
         ("4+7+8+8", "equals 27, not 24"),
         ("4/(8-8)*7", "division by zero"),
         ("7/8+4+8", "equals 103/8, not 24"),
-        ("(7-8/8*4", "at byte 8"),
+        (
+            "(7-8/8*4",
+            "not an expression: expected ')' closing the '(' at byte 0, found the end at byte 8",
+        ),
         ("", "at byte 0"),
         ("24", "uses 24 which is not in the puzzle"),
     ] {
@@ -436,4 +439,21 @@ fn bad_prompts_and_specs_are_errors_naming_the_problem() {
 fn conforms_in_both_formats() {
     conformance::check(&EXPR, 40);
     conformance::check(&STEPS, 40);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_prompts_and_answers_never_panic(
+        text in "\\PC{0,30}",
+        answer in "[0-9()+\\-*/ ]{0,30}",
+    ) {
+        for env in [EXPR, STEPS] {
+            let _ = env.start(&text);
+            let _ = env.task("t", &text, &serde_json::Value::Null);
+            let task = env.generate(0, 0, 0);
+            let g = env.grade(&task, &answer);
+            proptest::prop_assert_eq!(g.correct, g.reward == 1.0);
+            let _ = env.grade(&task, &text);
+        }
+    }
 }

@@ -29,8 +29,8 @@
 //! prompt: single legal actions). The carries, the column sums and the answer are free numbers,
 //! bounded only by what digits in those positions could produce (an addition's carry is 0 or 1;
 //! the first carry is 0). The rules never compute a sum: a wrong scratchpad is legal, and
-//! [`State::rules_value`] is `None` with or without one. [`Env::answer`] is the text after the
-//! final `=` alone.
+//! [`State::rules_value`](crate::State::rules_value) is `None` with or without one.
+//! [`Env::answer`] is the text after the final `=` alone.
 //!
 //! ## Parameters
 //! - `digits=a-b` (addition `1-6`, multiplication `1-3`; `1 <= a <= b <= 30`): each operand's
@@ -47,19 +47,18 @@
 //! never returns one of their prompts.
 
 mod bignum;
-mod grammar;
+mod state;
 
 use std::collections::HashSet;
-use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::spec::{EnvInfo, ParamInfo, Params};
-use crate::vocab::{self, Token, BOS, SEP, STEP};
-use crate::{Env, EnvError, Grade, Kind, State, Task, Truth, TruthInner};
-use grammar::Elem;
+use crate::vocab::{self, BOS, SEP, STEP};
+use crate::{Env, EnvError, Grade, Kind, Task, Truth, TruthInner};
+pub use state::ArithState;
 
 pub const ADDITION_INFO: EnvInfo = EnvInfo {
     name: "addition",
@@ -192,20 +191,6 @@ pub struct Arith {
     scratchpad: Scratchpad,
 }
 
-/// An arithmetic task state: the prompt, then the answer written so far, walking a template.
-#[derive(Clone)]
-pub struct ArithState {
-    /// `<bos>`, the prompt, `<sep>`, the answer so far.
-    tokens: Vec<Token>,
-    /// The answer's template, built from the prompt (shared by every state of one task).
-    template: Arc<[Elem]>,
-    /// The template element being written.
-    pos: usize,
-    /// Digits of the free number in progress at `pos`.
-    written: usize,
-    scratchpad: Scratchpad,
-}
-
 impl Arith {
     /// `op` with operand digit counts `lo..=hi` and a scratchpad format.
     pub fn new(op: Op, lo: u32, hi: u32, scratchpad: Scratchpad) -> Result<Self, EnvError> {
@@ -296,72 +281,6 @@ impl Arith {
     }
 }
 
-impl ArithState {
-    /// The answer written so far (after `<sep>`, before `<eos>`).
-    fn answer_so_far(&self) -> &[Token] {
-        crate::answer_tokens(&self.tokens)
-    }
-
-    /// The digits of the free number in progress.
-    fn number_in_progress(&self) -> &[Token] {
-        &self.tokens[self.tokens.len() - self.written..]
-    }
-}
-
-impl State for ArithState {
-    fn tokens(&self) -> &[Token] {
-        &self.tokens
-    }
-
-    fn legal_actions(&self, out: &mut Vec<Token>) {
-        grammar::legal(&self.template, self.pos, self.number_in_progress(), out);
-    }
-
-    fn apply(&mut self, action: Token) {
-        match &self.template[self.pos] {
-            Elem::Lit(t) => {
-                debug_assert_eq!(*t, action, "illegal action {}", vocab::symbol(action));
-                self.pos += 1;
-            }
-            Elem::Num(_) if vocab::digit_value(action).is_some() => self.written += 1,
-            Elem::Num(_) => {
-                debug_assert!(
-                    self.written > 0 && self.template.get(self.pos + 1) == Some(&Elem::Lit(action))
-                );
-                self.pos += 2;
-                self.written = 0;
-            }
-        }
-        self.tokens.push(action);
-    }
-
-    fn to_play(&self) -> usize {
-        0
-    }
-
-    fn is_terminal(&self) -> bool {
-        self.pos >= self.template.len()
-    }
-
-    fn rules_value(&self) -> Option<f32> {
-        // The rules cannot check a sum (nor a scratchpad's arithmetic): only the ground truth can.
-        None
-    }
-
-    fn at_step_boundary(&self) -> bool {
-        match self.scratchpad {
-            Scratchpad::None => true,
-            _ => matches!(self.tokens.last(), Some(&SEP) | Some(&STEP)) || self.is_terminal(),
-        }
-    }
-}
-
-impl fmt::Debug for ArithState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Arith[{}]", vocab::decode(&self.tokens))
-    }
-}
-
 impl Env for Arith {
     type State = ArithState;
 
@@ -381,12 +300,7 @@ impl Env for Arith {
 
     fn max_actions(&self) -> usize {
         let longest = vec![9; self.digits.1 as usize];
-        grammar::max_len(&grammar::build(
-            self.op,
-            &longest,
-            &longest,
-            self.scratchpad,
-        ))
+        state::max_len(&state::build(self.op, &longest, &longest, self.scratchpad))
     }
 
     fn start(&self, prompt: &str) -> Result<ArithState, EnvError> {
@@ -394,14 +308,8 @@ impl Env for Arith {
         let mut tokens = vec![BOS];
         vocab::encode_into(prompt, &mut tokens)?;
         tokens.push(SEP);
-        let template = grammar::build(self.op, &a, &b, self.scratchpad).into();
-        Ok(ArithState {
-            tokens,
-            template,
-            pos: 0,
-            written: 0,
-            scratchpad: self.scratchpad,
-        })
+        let template = state::build(self.op, &a, &b, self.scratchpad);
+        Ok(ArithState::new(tokens, template, self.scratchpad))
     }
 
     fn curriculum_levels(&self) -> u32 {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::conformance;
+use crate::{conformance, State};
 
 fn env(spec: &str) -> Arith {
     match spec.parse::<crate::AnyEnv>().unwrap() {
@@ -212,6 +212,15 @@ fn answers_have_no_leading_zeros_and_a_bounded_length() {
     assert_eq!(legal, vec![vocab::EOS]);
     assert_eq!(env("addition:digits=1-6").max_actions(), 8);
     assert_eq!(env("multiplication:digits=1-3").max_actions(), 7);
+    assert_eq!(env("addition:digits=1-6,scratchpad=lsd").max_actions(), 63);
+    assert_eq!(
+        env("multiplication:digits=1-3,scratchpad=lsd").max_actions(),
+        75
+    );
+    assert_eq!(
+        env("multiplication:digits=1-20,scratchpad=msd").max_actions(),
+        1945
+    );
 }
 
 #[test]
@@ -385,4 +394,18 @@ fn specs_round_trip_with_every_parameter() {
     );
     let e = env("multiplication:scratchpad=msd,digits=2-4");
     assert_eq!(env(&e.spec()), e);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_prompts_and_answers_never_panic(text in "\\PC{0,30}", digits in "[0-9+*]{0,30}") {
+        for e in [env("addition:scratchpad=lsd"), env("multiplication:digits=1-4")] {
+            for t in [&text, &digits] {
+                let _ = e.start(t);
+                let _ = e.task("t", t, &serde_json::Value::Null);
+                let g = e.grade(&e.generate(0, 0, 0), t);
+                proptest::prop_assert_eq!(g.correct, g.reward == 1.0);
+            }
+        }
+    }
 }

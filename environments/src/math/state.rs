@@ -1,4 +1,5 @@
-//! The answer grammar of an arithmetic task, as a fixed template built from the prompt.
+//! An arithmetic task state, and the answer grammar it walks: a fixed template built from the
+//! prompt.
 //!
 //! A template is a sequence of [`Elem`]s: literal tokens, which are forced (the single legal
 //! action), and free numbers, written digit by digit without leading zeros and never above a
@@ -6,8 +7,102 @@
 //! 9 + 9 + 1 = 19). The bounds use only what the prompt shows; nothing here computes a digit
 //! of the result, so the rules stay blind to the ground truth.
 
+use std::fmt;
+use std::sync::Arc;
+
 use super::{Op, Scratchpad};
-use crate::vocab::{self, Token, EOS, STEP};
+use crate::vocab::{self, Token, EOS, SEP, STEP};
+use crate::State;
+
+/// An arithmetic task state: the prompt, then the answer written so far, walking a template.
+#[derive(Clone)]
+pub struct ArithState {
+    /// `<bos>`, the prompt, `<sep>`, the answer so far.
+    tokens: Vec<Token>,
+    /// The answer's template, built from the prompt (shared by every state of one task).
+    template: Arc<[Elem]>,
+    /// The template element being written.
+    pos: usize,
+    /// Digits of the free number in progress at `pos`.
+    written: usize,
+    scratchpad: Scratchpad,
+}
+
+impl ArithState {
+    pub(super) fn new(tokens: Vec<Token>, template: Vec<Elem>, scratchpad: Scratchpad) -> Self {
+        ArithState {
+            tokens,
+            template: template.into(),
+            pos: 0,
+            written: 0,
+            scratchpad,
+        }
+    }
+
+    /// The answer written so far (after `<sep>`, before `<eos>`).
+    pub(super) fn answer_so_far(&self) -> &[Token] {
+        crate::answer_tokens(&self.tokens)
+    }
+
+    /// The digits of the free number in progress.
+    fn number_in_progress(&self) -> &[Token] {
+        &self.tokens[self.tokens.len() - self.written..]
+    }
+}
+
+impl State for ArithState {
+    fn tokens(&self) -> &[Token] {
+        &self.tokens
+    }
+
+    fn legal_actions(&self, out: &mut Vec<Token>) {
+        legal(&self.template, self.pos, self.number_in_progress(), out);
+    }
+
+    fn apply(&mut self, action: Token) {
+        match &self.template[self.pos] {
+            Elem::Lit(t) => {
+                debug_assert_eq!(*t, action, "illegal action {}", vocab::symbol(action));
+                self.pos += 1;
+            }
+            Elem::Num(_) if vocab::digit_value(action).is_some() => self.written += 1,
+            Elem::Num(_) => {
+                debug_assert!(
+                    self.written > 0 && self.template.get(self.pos + 1) == Some(&Elem::Lit(action))
+                );
+                self.pos += 2;
+                self.written = 0;
+            }
+        }
+        self.tokens.push(action);
+    }
+
+    fn to_play(&self) -> usize {
+        0
+    }
+
+    fn is_terminal(&self) -> bool {
+        self.pos >= self.template.len()
+    }
+
+    fn rules_value(&self) -> Option<f32> {
+        // The rules cannot check a sum (nor a scratchpad's arithmetic): only the ground truth can.
+        None
+    }
+
+    fn at_step_boundary(&self) -> bool {
+        match self.scratchpad {
+            Scratchpad::None => true,
+            _ => matches!(self.tokens.last(), Some(&SEP) | Some(&STEP)) || self.is_terminal(),
+        }
+    }
+}
+
+impl fmt::Debug for ArithState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Arith[{}]", vocab::decode(&self.tokens))
+    }
+}
 
 /// One element of an answer template.
 #[derive(Debug, Clone, PartialEq, Eq)]
