@@ -30,6 +30,7 @@ pub mod connect4;
 pub mod game24;
 pub mod hex;
 pub mod math;
+pub mod oracle;
 pub mod spec;
 pub mod suite;
 pub mod tictactoe;
@@ -37,6 +38,7 @@ pub mod vocab;
 
 use std::fmt;
 
+pub use oracle::Oracle;
 pub use spec::AnyEnv;
 pub use vocab::Token;
 
@@ -153,6 +155,17 @@ pub trait Env: Clone + Send + Sync + fmt::Debug + 'static {
     /// this environment's parameters. No training generator ever produces one of these prompts.
     /// Games have none: they are graded against their solvers.
     fn held_out(&self) -> Vec<Task> {
+        Vec::new()
+    }
+
+    /// The exact solver of a game, to grade play (None for tasks and unsolvable sizes).
+    fn oracle(&self) -> Option<Box<dyn Oracle<Self::State>>> {
+        None
+    }
+
+    /// A fixed, seeded set of non-terminal positions the oracle can solve, for the optimal-move
+    /// rate; `count` 0 asks for all of them where they are few (tic-tac-toe's 4,520).
+    fn graded_positions(&self, _seed: u64, _count: usize) -> Vec<Self::State> {
         Vec::new()
     }
 

@@ -209,6 +209,30 @@ impl Env for TicTacToe {
     fn answer(&self, state: &TicTacToeState) -> String {
         crate::history_text(state.tokens())
     }
+    fn oracle(&self) -> Option<Box<dyn crate::Oracle<TicTacToeState>>> {
+        Some(Box::new(Solver::new()))
+    }
+    /// `count` 0: every non-terminal reachable position (4,520); else a seeded sample of `count`.
+    fn graded_positions(&self, seed: u64, count: usize) -> Vec<TicTacToeState> {
+        use rand::seq::SliceRandom;
+        let mut all: Vec<TicTacToeState> = Solver::new().positions().into_iter().filter(|p| !p.is_terminal()).collect();
+        all.sort_by_key(|p| (p.moves(), p.index()));
+        if count > 0 && count < all.len() {
+            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+            all.shuffle(&mut rng);
+            all.truncate(count);
+        }
+        all
+    }
+}
+
+impl crate::Oracle<TicTacToeState> for Solver {
+    fn value(&self, state: &TicTacToeState) -> Option<i8> {
+        Some(Solver::value(self, state))
+    }
+    fn optimal_actions(&self, state: &TicTacToeState) -> Option<Vec<Token>> {
+        Some(Solver::optimal_actions(self, state))
+    }
 }
 
 /// Exact values of every reachable position, for the player to move: +1 win, 0 draw, -1 loss.

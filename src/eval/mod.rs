@@ -1,0 +1,5 @@
+//! Evaluation: accuracy against compute for tasks; matches, Elo and the optimal-move rate
+//! against exact solvers for games.
+
+pub mod games;
+pub mod tasks;

@@ -1,0 +1,362 @@
+//! The experiment config: one TOML file, parsed once into a validated struct.
+//!
+//! Every field has a default, so an experiment file is a diff over the defaults (with a comment
+//! per line saying why). Unknown keys are errors that name the key; `--set key=value` overrides
+//! any field by its dotted path; the resolved config is written beside the results.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::search::{Algorithm, Decoder, Fpu, RootNoise, SearchConfig};
+use crate::train::TrainConfig;
+
+/// A whole experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Results go to `results/<name>/` unless `--out` says otherwise.
+    pub name: String,
+    /// The environment, with parameters: `tictactoe`, `hex:size=5`, `addition:digits=1-6`.
+    pub env: String,
+    /// Seeds every random draw of the run.
+    pub seed: u64,
+    /// Iterations of generate, store, learn, evaluate.
+    pub iterations: u32,
+    /// Worker threads (rayon); 0 = one per core. Results do not depend on it.
+    pub threads: usize,
+    pub model: ModelSection,
+    pub selfplay: SelfPlaySection,
+    pub replay: ReplaySection,
+    /// The optimizer: learning rate, warmup, cosine floor, weight decay, clipping, value weight,
+    /// batch size.
+    pub train: TrainConfig,
+    pub learn: LearnSection,
+    pub curriculum: CurriculumSection,
+    pub eval: EvalSection,
+}
+
+/// The policy network's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSection {
+    pub d_model: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    /// Longest token sequence (prompt and answer, or a whole game).
+    pub block_size: usize,
+}
+
+/// How actors generate episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfPlaySection {
+    /// Episodes (games, or task attempts) per iteration.
+    pub episodes: u32,
+    /// Episodes played in lockstep by one actor (the model's batch size). Work is split into
+    /// chunks of this size, so results do not depend on the thread count.
+    pub batch: u32,
+    /// The System 2 search that plays and makes the policy targets.
+    pub search: SearchConfig,
+    /// Moves sampled in proportion to visits (then the most visited) at the start of a game.
+    pub temperature_moves: u32,
+    /// Keep the chosen child's subtree for the next move (PUCT only).
+    pub reuse_tree: bool,
+    /// What the policy head learns from.
+    pub targets: Targets,
+    /// For `targets = "verified"`: the System 1 sampler that proposes answers.
+    pub sampler: Decoder,
+    /// For `targets = "verified"`: samples per task (STaR: 1 plus a rationalization; ReST: k).
+    pub samples_per_task: u32,
+    /// For `targets = "verified"`: retry failures with the answer as a hint (STaR's
+    /// rationalization).
+    pub rationalize: bool,
+}
+
+/// The policy target: search's improved policy (AlphaZero, ExIt), or verified answers alone
+/// (STaR, ReST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Targets {
+    /// The search's visit distribution or Gumbel completed-Q policy at every move.
+    Search,
+    /// The one action the search chose (ExIt's chosen-action ablation).
+    ChosenAction,
+    /// Only answers the ground truth accepts, as one-hot targets.
+    Verified,
+}
+
+/// The replay buffer: a window of recent episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplaySection {
+    /// Episodes kept (the oldest are dropped first).
+    pub window: usize,
+}
+
+/// How much the learner trains per iteration, and on what value target. (The optimizer's own
+/// settings are the `[train]` section: [`TrainConfig`].)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearnSection {
+    /// Optimizer steps per iteration (each on `train.batch_size` episodes from the buffer).
+    pub steps: u32,
+    /// Value target: 0 = the final outcome (AlphaZero's z), 1 = the search's root value, between
+    /// is a mix.
+    pub value_target_mix: f64,
+}
+
+/// Raising difficulty as accuracy rises (math and code).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CurriculumSection {
+    pub enabled: bool,
+    /// Move to the next level when the training accuracy at the current one reaches this.
+    pub promote_at: f64,
+    /// Share of each iteration's tasks drawn from earlier levels (so they are not forgotten).
+    pub replay_easier: f64,
+}
+
+/// Evaluation each iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Evaluate every this many iterations (and always after the last).
+    pub every: u32,
+    /// The System 2 search evaluated (no noise).
+    pub search: SearchConfig,
+    /// The System 1 decoder evaluated.
+    pub decoder: Decoder,
+    /// Games per opponent (half with each colour).
+    pub games: u32,
+    /// Rollout-MCTS opponents, by simulations.
+    pub mcts_opponents: Vec<u32>,
+    /// Solver positions for the optimal-move rate (0 = all where they are few, as tic-tac-toe's
+    /// 4,520).
+    pub positions: u32,
+    /// Held-out tasks (math and code); 0 = the whole suite.
+    pub tasks: u32,
+    /// AlphaGo Zero's gating: a new policy must win this share against the best so far to
+    /// replace it (none = AlphaZero's continuous update).
+    pub gating: Option<f64>,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig {
+            name: "experiment".into(),
+            env: "tictactoe".into(),
+            seed: 0,
+            iterations: 10,
+            threads: 0,
+            model: ModelSection::default(),
+            selfplay: SelfPlaySection::default(),
+            replay: ReplaySection::default(),
+            train: TrainConfig::default(),
+            learn: LearnSection::default(),
+            curriculum: CurriculumSection::default(),
+            eval: EvalSection::default(),
+        }
+    }
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection { d_model: 128, n_layer: 4, n_head: 4, block_size: 256 }
+    }
+}
+
+impl Default for SelfPlaySection {
+    fn default() -> Self {
+        SelfPlaySection {
+            episodes: 256,
+            batch: 128,
+            search: SearchConfig {
+                simulations: 64,
+                algorithm: Algorithm::Puct {
+                    c_puct: 1.25,
+                    fpu: Fpu::ParentMinus { reduction: 0.0 },
+                    root_noise: RootNoise::Dirichlet { alpha: 0.3, weight: 0.25 },
+                },
+                collapse_forced: true,
+            },
+            temperature_moves: 4,
+            reuse_tree: true,
+            targets: Targets::Search,
+            sampler: Decoder::Sample { temperature: 1.0 },
+            samples_per_task: 4,
+            rationalize: false,
+        }
+    }
+}
+
+impl Default for ReplaySection {
+    fn default() -> Self {
+        ReplaySection { window: 5000 }
+    }
+}
+
+impl Default for LearnSection {
+    fn default() -> Self {
+        LearnSection { steps: 100, value_target_mix: 0.0 }
+    }
+}
+
+impl Default for CurriculumSection {
+    fn default() -> Self {
+        CurriculumSection { enabled: true, promote_at: 0.9, replay_easier: 0.25 }
+    }
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        EvalSection {
+            every: 1,
+            search: SearchConfig::puct(64),
+            decoder: Decoder::Greedy,
+            games: 40,
+            mcts_opponents: vec![100],
+            positions: 0,
+            tasks: 0,
+            gating: None,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// Reads `path`, applies `--set key=value` overrides, and validates. Errors name the file and
+    /// the key.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text, overrides).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses TOML text with overrides.
+    pub fn parse(text: &str, overrides: &[String]) -> Result<Self> {
+        let mut user: toml::Value = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for o in overrides {
+            apply_override(&mut user, o)?;
+        }
+        // The file is a diff over the defaults: merge it into them key by key, so that a partial
+        // table (`[selfplay.search] simulations = 32`) keeps every other default of its section.
+        let mut value = toml::Value::try_from(ExperimentConfig::default()).expect("the defaults serialize");
+        merge(&mut value, user);
+        let cfg: ExperimentConfig = value.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("{e}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges and combinations; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let env: ponder_env::AnyEnv = self.env.parse().map_err(|e| anyhow::anyhow!("field `env`: {e}"))?;
+        let _ = env;
+        let m = &self.model;
+        if m.d_model == 0 || m.n_layer == 0 || m.n_head == 0 || m.d_model % m.n_head != 0 {
+            bail!("field `model`: d_model ({}) must be a positive multiple of n_head ({}), with n_layer > 0", m.d_model, m.n_head);
+        }
+        if m.block_size < 8 {
+            bail!("field `model.block_size` must be at least 8 (got {})", m.block_size);
+        }
+        check_search("selfplay.search", &self.selfplay.search)?;
+        check_search("eval.search", &self.eval.search)?;
+        if self.selfplay.episodes == 0 || self.selfplay.batch == 0 {
+            bail!("fields `selfplay.episodes` and `selfplay.batch` must be positive");
+        }
+        if self.replay.window == 0 {
+            bail!("field `replay.window` must be positive");
+        }
+        self.train.validate().map_err(|e| anyhow::anyhow!("section `train`: {e}"))?;
+        if !(0.0..=1.0).contains(&self.learn.value_target_mix) {
+            bail!("field `learn.value_target_mix` must be in [0, 1] (got {})", self.learn.value_target_mix);
+        }
+        if !(0.0..=1.0).contains(&self.curriculum.promote_at) || !(0.0..=1.0).contains(&self.curriculum.replay_easier) {
+            bail!("fields `curriculum.promote_at` and `curriculum.replay_easier` must be in [0, 1]");
+        }
+        if self.eval.every == 0 {
+            bail!("field `eval.every` must be at least 1");
+        }
+        if let Some(g) = self.eval.gating {
+            if !(0.0..=1.0).contains(&g) {
+                bail!("field `eval.gating` must be a win share in [0, 1] (got {g})");
+            }
+        }
+        Ok(())
+    }
+
+    /// The config as TOML (what `config.resolved.toml` holds).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the config serializes")
+    }
+}
+
+fn check_search(field: &str, s: &SearchConfig) -> Result<()> {
+    match &s.algorithm {
+        Algorithm::Puct { c_puct, root_noise, .. } => {
+            if *c_puct <= 0.0 {
+                bail!("field `{field}.algorithm.c_puct` must be positive");
+            }
+            if let RootNoise::Dirichlet { alpha, weight } = root_noise {
+                if *alpha <= 0.0 || !(0.0..=1.0).contains(weight) {
+                    bail!("field `{field}.algorithm.root_noise`: alpha must be positive and weight in [0, 1]");
+                }
+            }
+        }
+        Algorithm::Gumbel { max_considered, c_visit, c_scale, gumbel_scale } => {
+            if *max_considered == 0 || *c_visit < 0.0 || *c_scale <= 0.0 || *gumbel_scale < 0.0 {
+                bail!("field `{field}.algorithm`: max_considered and c_scale must be positive, c_visit and gumbel_scale non-negative");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies one `key.path=value` override; the value is read as TOML (`3`, `true`, `"x"`,
+/// `[1, 2]`), or as a string if it is not valid TOML.
+fn apply_override(root: &mut toml::Value, o: &str) -> Result<()> {
+    let (key, raw) = o.split_once('=').with_context(|| format!("--set {o:?}: expected key=value"))?;
+    let key = key.trim();
+    let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.trim().to_string()));
+    let mut node = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let table = node
+            .as_table_mut()
+            .with_context(|| format!("--set {key}: {} is not a table", parts[..i].join(".")))?;
+        if i + 1 == parts.len() {
+            table.insert(part.to_string(), value);
+            return Ok(());
+        }
+        node = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+    bail!("--set {o:?}: empty key")
+}
+
+/// Merges `over` into `base`, table by table. A table whose `kind` differs from the base's (an
+/// enum variant: `algorithm = { kind = "gumbel", ... }`) replaces the base table whole.
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            let same_kind = match (b.get("kind"), o.get("kind")) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            };
+            if !same_kind {
+                *b = o;
+                return;
+            }
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}

@@ -1,0 +1,155 @@
+//! `report.md` and its plots: what a run did, with the learning curves embedded.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use ponder_env::Kind;
+
+use super::config::ExperimentConfig;
+use super::metrics::Row;
+use super::plot::{self, Chart};
+use super::run::write_atomic;
+
+/// The charts of a run, by environment kind.
+fn charts(rows: &[Row], kind: Kind) -> Vec<Chart<'static>> {
+    let has = |c: &str| rows.iter().any(|r| r.get(c).is_some());
+    let pick = |cols: &[&str]| cols.iter().filter(|c| has(c)).map(|c| c.to_string()).collect::<Vec<_>>();
+    let matching = |pred: &dyn Fn(&str) -> bool| {
+        let mut v: Vec<String> = Vec::new();
+        for r in rows {
+            for n in r.names() {
+                if pred(n) && !v.iter().any(|x| x == n) {
+                    v.push(n.to_string());
+                }
+            }
+        }
+        v
+    };
+    let mut out = vec![Chart {
+        file: "loss.svg",
+        title: "Training loss",
+        y_label: "loss",
+        columns: pick(&["loss_policy", "loss_value", "loss_total"]),
+    }];
+    match kind {
+        Kind::Game => {
+            out.push(Chart {
+                file: "optimal_moves.svg",
+                title: "Optimal-move rate against the solver",
+                y_label: "share of positions",
+                columns: pick(&["s1_optimal_move_rate", "s2_optimal_move_rate"]),
+            });
+            out.push(Chart {
+                file: "matches.svg",
+                title: "Match score (wins + draws/2)",
+                y_label: "score",
+                columns: matching(&|n: &str| n.ends_with("_score") && n != "gating_score"),
+            });
+        }
+        Kind::Task => {
+            out.push(Chart {
+                file: "accuracy.svg",
+                title: "Held-out accuracy",
+                y_label: "accuracy",
+                columns: pick(&["s1_accuracy", "s2_accuracy", "selfplay_correct"]),
+            });
+            out.push(Chart { file: "level.svg", title: "Curriculum level", y_label: "level", columns: pick(&["level"]) });
+        }
+    }
+    out
+}
+
+/// Redraws every chart of the run.
+pub fn draw_plots(dir: &Path, rows: &[Row], kind: Kind) -> Result<Vec<String>> {
+    let mut drawn = Vec::new();
+    for c in charts(rows, kind) {
+        if plot::draw(dir, rows, "iteration", &c)? {
+            drawn.push(c.file.to_string());
+        }
+    }
+    Ok(drawn)
+}
+
+/// The System 1 / System 2 table of the last evaluated iteration, as markdown.
+pub fn final_table(rows: &[Row], kind: Kind) -> String {
+    let Some(last) = rows.iter().rev().find(|r| r.get("s1_optimal_move_rate").or(r.get("s1_accuracy")).or(r.get("s1_vs_random_score")).is_some()) else {
+        return "no evaluation yet\n".into();
+    };
+    let metrics: Vec<(&str, String)> = match kind {
+        Kind::Game => {
+            let mut m = vec![
+                ("optimal-move rate", "optimal_move_rate".to_string()),
+                ("score vs random", "vs_random_score".to_string()),
+                ("score vs perfect player", "vs_perfect_score".to_string()),
+                ("losses vs perfect player", "vs_perfect_losses".to_string()),
+            ];
+            for n in last.names() {
+                if let Some(rest) = n.strip_prefix("s2_vs_mcts") {
+                    m.push(("score vs rollout MCTS", format!("vs_mcts{rest}")));
+                }
+            }
+            m.into_iter()
+                .map(|(label, key)| {
+                    let label = if key.starts_with("vs_mcts") {
+                        format!("{label} ({} sims)", key.trim_start_matches("vs_mcts").trim_end_matches("_score"))
+                    } else {
+                        label.to_string()
+                    };
+                    (Box::leak(label.into_boxed_str()) as &str, key)
+                })
+                .collect()
+        }
+        Kind::Task => vec![
+            ("held-out accuracy", "accuracy".into()),
+            ("model calls per task", "model_calls_per_task".into()),
+            ("forward positions per task", "forward_positions_per_task".into()),
+        ],
+    };
+    let mut s = String::new();
+    let it = last.get("iteration").unwrap_or(0.0);
+    let _ = writeln!(s, "| after iteration {it} | System 1 (policy) | System 2 (search) |");
+    let _ = writeln!(s, "| --- | --- | --- |");
+    for (label, key) in metrics {
+        let a = last.get(&format!("s1_{key}"));
+        let b = last.get(&format!("s2_{key}"));
+        if a.is_none() && b.is_none() {
+            continue;
+        }
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.3}") });
+        let _ = writeln!(s, "| {label} | {} | {} |", f(a), f(b));
+    }
+    s
+}
+
+/// Writes `report.md`: the setup, the final table, the curves.
+pub fn write_report(dir: &Path, cfg: &ExperimentConfig, rows: &[Row], kind: Kind) -> Result<()> {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", cfg.name);
+    let _ = writeln!(
+        s,
+        "Environment `{}`, {} of {} iterations, seed {}. Model d_model {} x {} layers x {} heads. \
+         Self-play: {} episodes per iteration, {} simulations per move. Resolved config: \
+         [config.resolved.toml](config.resolved.toml); every iteration: [metrics.csv](metrics.csv).\n",
+        cfg.env,
+        rows.len(),
+        cfg.iterations,
+        cfg.seed,
+        cfg.model.d_model,
+        cfg.model.n_layer,
+        cfg.model.n_head,
+        cfg.selfplay.episodes,
+        cfg.selfplay.search.simulations
+    );
+    if let Some(w) = rows.last().and_then(|r| r.get("wall_seconds")) {
+        let _ = writeln!(s, "Wall time so far: {:.0} s.\n", w);
+    }
+    let _ = writeln!(s, "## System 1 against System 2\n\n{}", final_table(rows, kind));
+    let _ = writeln!(s, "## Curves\n");
+    for c in charts(rows, kind) {
+        if dir.join(c.file).exists() {
+            let _ = writeln!(s, "![{}]({})\n", c.title, c.file);
+        }
+    }
+    write_atomic(&dir.join("report.md"), s.as_bytes())
+}

@@ -1,0 +1,63 @@
+//! The classic MCTS evaluator: uniform priors, and a value from random playouts to the end.
+//! It is the baseline opponent ("rollout MCTS", as OpenSpiel's `RandomRolloutEvaluator`) and
+//! a model-free evaluator for testing searches.
+
+use ponder_env::{State, Token};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::evaluator::{Evaluations, Evaluator, Leaf, NO_CACHE};
+
+/// Uniform priors; value = the mean result of `rollouts` random playouts.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Playouts per evaluated leaf.
+    pub rollouts: u32,
+    /// The value reported when the rules cannot score a finished task (addition): no knowledge.
+    pub unknown: f32,
+    rng: ChaCha8Rng,
+    legal: Vec<Token>,
+}
+
+impl Rollout {
+    /// One playout per leaf, seeded.
+    pub fn new(seed: u64) -> Self {
+        Rollout { rollouts: 1, unknown: 0.0, rng: ChaCha8Rng::seed_from_u64(seed), legal: Vec::with_capacity(128) }
+    }
+
+    /// The result of one random playout from `state`, for `viewer` (first player's view is 0).
+    pub fn playout<S: State>(&mut self, state: &S, viewer: usize) -> f32 {
+        let mut s = state.clone();
+        loop {
+            s.legal_actions(&mut self.legal);
+            if self.legal.is_empty() {
+                break;
+            }
+            let a = self.legal[self.rng.random_range(0..self.legal.len())];
+            s.apply(a);
+        }
+        match s.rules_value() {
+            Some(v) if viewer == 1 => -v,
+            Some(v) => v,
+            None => self.unknown,
+        }
+    }
+}
+
+impl<S: State> Evaluator<S> for Rollout {
+    fn evaluate(&mut self, leaves: &[Leaf<'_, S>], out: &mut Evaluations) {
+        out.clear();
+        for leaf in leaves {
+            let n = leaf.legal.len();
+            out.priors.extend(std::iter::repeat_n(1.0 / n as f32, n));
+            let viewer = leaf.state.to_play();
+            let mut total = 0.0;
+            for _ in 0..self.rollouts {
+                total += self.playout(leaf.state, viewer);
+            }
+            out.values.push(total / self.rollouts.max(1) as f32);
+            out.caches.push(NO_CACHE);
+            out.positions.push(0);
+        }
+    }
+}

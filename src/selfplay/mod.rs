@@ -1,0 +1,9 @@
+//! Actors, episodes and the replay buffer.
+
+pub mod actor;
+pub mod episode;
+pub mod replay;
+
+pub use actor::{sampled_episodes, search_episodes, Assignment};
+pub use episode::{Episode, Step};
+pub use replay::ReplayBuffer;
