@@ -30,7 +30,7 @@ use crate::spec::{EnvInfo, Params};
 use crate::vocab::{self, Token, BOS};
 use crate::{Env, EnvError, Grade, Kind, State, Task, Truth, TruthInner};
 
-pub use solver::{sample_positions, Solver};
+pub use solver::{sample_positions, Solver, ORACLE_MIN_STONES};
 
 pub const INFO: EnvInfo = EnvInfo {
     name: "connect4",
@@ -61,11 +61,15 @@ const BOTTOM: u64 = {
 /// Every cell of the board (no sentinels).
 const BOARD: u64 = BOTTOM * ((1 << HEIGHT) - 1);
 
+/// Positions graded for the optimal-move rate when the evaluator asks for "all" (there are
+/// trillions).
+pub const GRADED_POSITIONS: usize = 200;
+
 /// The connect-four environment (it has no parameters).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Connect4;
 
-/// A connect-four position: two bitboards and the move history as tokens. Plain data, 112 bytes:
+/// A connect-four position: two bitboards and the move history as tokens. Plain data, 104 bytes:
 /// a clone is a copy.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Connect4State {
@@ -88,12 +92,7 @@ impl Default for Connect4State {
     fn default() -> Self {
         let mut tokens = [0; CELLS + 1];
         tokens[0] = BOS;
-        Connect4State {
-            stones: [0, 0],
-            tokens,
-            len: 1,
-            won: false,
-        }
+        Connect4State { stones: [0, 0], tokens, len: 1, won: false }
     }
 }
 
@@ -140,17 +139,11 @@ impl Connect4State {
         let bad = |why: String| EnvError::BadPrompt(format!("connect-four diagram: {why}"));
         let rows: Vec<Vec<char>> = diagram
             .lines()
-            .map(|l| {
-                l.chars()
-                    .filter(|c| matches!(c, 'X' | 'O' | '.'))
-                    .collect::<Vec<_>>()
-            })
+            .map(|l| l.chars().filter(|c| matches!(c, 'X' | 'O' | '.')).collect::<Vec<_>>())
             .filter(|r| !r.is_empty())
             .collect();
         if rows.len() != HEIGHT || rows.iter().any(|r| r.len() != WIDTH) {
-            return Err(bad(format!(
-                "expected {HEIGHT} rows of {WIDTH} cells (X, O or .)"
-            )));
+            return Err(bad(format!("expected {HEIGHT} rows of {WIDTH} cells (X, O or .)")));
         }
         // want[p]: the cells player p holds, as a bitboard.
         let mut want = [0u64; 2];
@@ -168,37 +161,26 @@ impl Connect4State {
         for c in 0..WIDTH {
             let col = all >> (c * STRIDE) & ((1 << HEIGHT) - 1);
             if col & (col + 1) != 0 {
-                return Err(bad(format!(
-                    "column {} has a stone above an empty cell",
-                    col_letter(c)
-                )));
+                return Err(bad(format!("column {} has a stone above an empty cell", col_letter(c))));
             }
         }
         let (x, o) = (want[0].count_ones(), want[1].count_ones());
         if x != o && x != o + 1 {
-            return Err(bad(format!(
-                "{x} X and {o} O stones: X moves first, so X = O or O + 1"
-            )));
+            return Err(bad(format!("{x} X and {o} O stones: X moves first, so X = O or O + 1")));
         }
         let mut failed = std::collections::HashSet::new();
         let mut state = Connect4State::default();
         if reach(&mut state, want, &mut failed) {
             Ok(state)
         } else {
-            Err(bad(
-                "no game reaches it (a line was completed before the last stone)".into(),
-            ))
+            Err(bad("no game reaches it (a line was completed before the last stone)".into()))
         }
     }
 }
 
 /// Extends `state` towards the board `want` by a depth-first search over move orders; `failed`
 /// holds the occupied-cell masks known not to lead there.
-fn reach(
-    state: &mut Connect4State,
-    want: [u64; 2],
-    failed: &mut std::collections::HashSet<u64>,
-) -> bool {
+fn reach(state: &mut Connect4State, want: [u64; 2], failed: &mut std::collections::HashSet<u64>) -> bool {
     let target = want[0] | want[1];
     if state.mask() == target {
         return true;
@@ -236,11 +218,15 @@ impl State for Connect4State {
         // The landing cell of every open column. Token ids grow with (row from the top, column),
         // so walking heights from the top row down, columns left to right, writes them sorted.
         let landing = (self.mask() + BOTTOM) & BOARD;
+        out.resize(landing.count_ones() as usize, 0);
+        let mut slots = out.iter_mut();
         for h in (0..HEIGHT).rev() {
             let mut row = landing & (BOTTOM << h);
             while row != 0 {
                 let col = row.trailing_zeros() as usize / STRIDE;
-                out.push(vocab::cell(HEIGHT - 1 - h, col));
+                if let Some(slot) = slots.next() {
+                    *slot = vocab::cell(HEIGHT - 1 - h, col);
+                }
                 row &= row - 1;
             }
         }
@@ -248,18 +234,9 @@ impl State for Connect4State {
 
     fn apply(&mut self, action: Token) {
         let (r, c) = vocab::cell_coords(action).expect("a connect-four action is a cell token");
-        debug_assert!(
-            c < WIDTH && r < HEIGHT,
-            "{} is off the board",
-            vocab::symbol(action)
-        );
+        debug_assert!(c < WIDTH && r < HEIGHT, "{} is off the board", vocab::symbol(action));
         debug_assert!(!self.is_terminal(), "the game is over");
-        debug_assert_eq!(
-            self.height(c),
-            HEIGHT - 1 - r,
-            "{} is not a landing cell",
-            vocab::symbol(action)
-        );
+        debug_assert_eq!(self.height(c), HEIGHT - 1 - r, "{} is not a landing cell", vocab::symbol(action));
         let p = self.to_play();
         self.stones[p] |= 1 << (c * STRIDE + HEIGHT - 1 - r);
         self.won = has_four(self.stones[p]);
@@ -287,11 +264,7 @@ impl State for Connect4State {
     /// A column letter (`d`, as GTP plays) or the exact landing cell (`d6`).
     fn parse_action(&self, text: &str) -> Result<Token, EnvError> {
         let t = text.trim().to_ascii_lowercase();
-        let bad = || {
-            EnvError::BadMove(format!(
-                "{text:?} is not a column a..g or a landing cell such as d6"
-            ))
-        };
+        let bad = || EnvError::BadMove(format!("{text:?} is not a column a..g or a landing cell such as d6"));
         let mut chars = t.chars();
         let letter = chars.next().ok_or_else(bad)?;
         if !('a'..='g').contains(&letter) {
@@ -310,9 +283,7 @@ impl State for Connect4State {
         }
         let h = self.height(col);
         if h == HEIGHT {
-            return Err(EnvError::BadMove(format!(
-                "{text:?}: column {letter} is full"
-            )));
+            return Err(EnvError::BadMove(format!("{text:?}: column {letter} is full")));
         }
         let landing = HEIGHT - 1 - h;
         if row.is_some_and(|r| r != landing) {
@@ -367,17 +338,22 @@ impl Env for Connect4 {
     }
     fn task(&self, id: &str, prompt: &str, _extra: &serde_json::Value) -> Result<Task, EnvError> {
         self.start(prompt)?;
-        Ok(Task {
-            id: id.into(),
-            prompt: prompt.into(),
-            truth: Truth(TruthInner::Rules),
-        })
+        Ok(Task { id: id.into(), prompt: prompt.into(), truth: Truth(TruthInner::Rules) })
     }
     fn grade(&self, task: &Task, answer: &str) -> Grade {
         crate::grade_game(self, task, answer)
     }
     fn answer(&self, state: &Connect4State) -> String {
         crate::history_text(state.tokens())
+    }
+    fn oracle(&self) -> Option<Box<dyn crate::Oracle<Connect4State>>> {
+        Some(Box::new(Solver::new()))
+    }
+    /// Distinct random-play positions with 12 to 30 stones, where the oracle answers; `count` 0
+    /// means [`GRADED_POSITIONS`] of them.
+    fn graded_positions(&self, seed: u64, count: usize) -> Vec<Connect4State> {
+        let count = if count == 0 { GRADED_POSITIONS } else { count };
+        sample_positions(seed, count, solver::ORACLE_MIN_STONES, 30)
     }
 }
 
@@ -439,10 +415,7 @@ mod tests {
         }
         let e = pos("").parse_action("d5").unwrap_err().to_string();
         assert!(e.contains("d6"), "the error names the landing cell: {e}");
-        let e = pos("a a a a a a")
-            .parse_action("a")
-            .unwrap_err()
-            .to_string();
+        let e = pos("a a a a a a").parse_action("a").unwrap_err().to_string();
         assert!(e.contains("full"), "{e}");
         let e = Connect4.start("d c d c d c d e").unwrap_err().to_string();
         assert!(e.contains("over") && e.contains("move 8"), "{e}");
@@ -473,8 +446,7 @@ mod tests {
     #[test]
     fn a_full_board_without_a_line_is_a_draw() {
         // Columns filled in the pattern that never makes four: a b a b ... then c d ..., etc.
-        let history =
-            "a b a b a b b a b a b a c d c d c d d c d c d c e f e f e f f e f e f e g g g g g g";
+        let history = "a b a b a b b a b a b a c d c d c d d c d c d c e f e f e f f e f e f e g g g g g g";
         let p = pos(history);
         assert_eq!(p.moves(), 42);
         assert!(p.is_terminal());
@@ -497,22 +469,32 @@ mod tests {
     #[test]
     fn diagrams_that_no_game_reaches_are_errors() {
         let floating = ".......\n.......\n.......\n.......\n...X...\n.......\n";
-        assert!(Connect4State::from_diagram(floating)
-            .unwrap_err()
-            .to_string()
-            .contains("above"));
+        assert!(Connect4State::from_diagram(floating).unwrap_err().to_string().contains("above"));
         let too_many_x = ".......\n.......\n.......\n.......\n.......\nXX.....\n";
-        assert!(Connect4State::from_diagram(too_many_x)
-            .unwrap_err()
-            .to_string()
-            .contains("X = O"));
+        assert!(Connect4State::from_diagram(too_many_x).unwrap_err().to_string().contains("X = O"));
         // Two separate fours: the first one ended the game.
         let two_lines = ".......\n.......\nX.....O\nX.....O\nX.....O\nX.....O\n";
-        assert!(Connect4State::from_diagram(two_lines)
-            .unwrap_err()
-            .to_string()
-            .contains("no game"));
+        assert!(Connect4State::from_diagram(two_lines).unwrap_err().to_string().contains("no game"));
         assert!(Connect4State::from_diagram("X.O").is_err());
+    }
+
+    #[test]
+    fn the_oracle_answers_from_twelve_stones_and_grades_fixed_positions() {
+        let oracle = Connect4.oracle().unwrap();
+        let early = pos("d d d c c c b b a a e");
+        assert_eq!((early.moves(), early.is_terminal()), (11, false));
+        assert_eq!(oracle.value(&early), None);
+        assert_eq!(oracle.optimal_actions(&early), None);
+        let graded = Connect4.graded_positions(7, 30);
+        assert_eq!(graded, Connect4.graded_positions(7, 30));
+        assert_eq!(graded.len(), 30);
+        assert!(graded.iter().all(|p| (12..=30).contains(&p.moves()) && !p.is_terminal()));
+        assert_eq!(Connect4.graded_positions(7, 0).len(), GRADED_POSITIONS);
+        let solver = Solver::new();
+        for p in sample_positions(3, 5, 26, 30) {
+            assert_eq!(oracle.value(&p), Some(solver.value(&p)));
+            assert_eq!(oracle.optimal_actions(&p), Some(solver.optimal_actions(&p)));
+        }
     }
 
     #[test]

@@ -31,16 +31,12 @@ use crate::spec::{EnvInfo, ParamInfo, Params};
 use crate::vocab::{self, Token, BOS, FIRST_CELL, MAX_SIDE};
 use crate::{Env, EnvError, Grade, Kind, State, Task, Truth, TruthInner};
 
-pub use solver::{sample_positions, Solver};
+pub use solver::{sample_positions, Solver, MAX_SOLVED_SIZE};
 
 pub const INFO: EnvInfo = EnvInfo {
     name: "hex",
     summary: "Hex on an NxN rhombus, no swap; exact solver for N <= 4 (first player wins)",
-    params: &[ParamInfo {
-        name: "size",
-        default: "5",
-        help: "board side N, 3..=11",
-    }],
+    params: &[ParamInfo { name: "size", default: "5", help: "board side N, 3..=11" }],
 };
 
 /// The smallest board side.
@@ -61,6 +57,9 @@ const NODES: usize = MAX_CELLS + 4;
 /// `winner` while the game goes on.
 const NO_WINNER: u8 = 2;
 
+/// Positions graded for the optimal-move rate when the evaluator asks for "all".
+pub const GRADED_POSITIONS: usize = 200;
+
 /// The Hex environment on an N x N board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hex {
@@ -68,7 +67,7 @@ pub struct Hex {
 }
 
 /// A Hex position: two bitboards, a union-find over the stones and the edges (so a win is found
-/// as it is made), and the move history as tokens. Plain data sized for 11 x 11 (about 420
+/// as it is made), and the move history as tokens. Plain data sized for 11 x 11 (416
 /// bytes): a clone is a copy, whatever the board size.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HexState {
@@ -88,9 +87,7 @@ impl Hex {
     /// Hex on a `size` x `size` board, `size` in 3..=11.
     pub fn new(size: usize) -> Result<Self, EnvError> {
         if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
-            return Err(EnvError::BadSpec(format!(
-                "hex: size {size} should be in {MIN_SIZE}..={MAX_SIZE}"
-            )));
+            return Err(EnvError::BadSpec(format!("hex: size {size} should be in {MIN_SIZE}..={MAX_SIZE}")));
         }
         Ok(Hex { size })
     }
@@ -112,10 +109,7 @@ impl HexState {
     /// # Panics
     /// If `size` is out of range: use [`Hex::new`] and [`Env::start`] for sizes from input.
     pub fn new(size: usize) -> Self {
-        assert!(
-            (MIN_SIZE..=MAX_SIZE).contains(&size),
-            "hex size {size} out of range"
-        );
+        assert!((MIN_SIZE..=MAX_SIZE).contains(&size), "hex size {size} out of range");
         let mut tokens = [0; MAX_CELLS + 1];
         tokens[0] = BOS;
         HexState {
@@ -161,18 +155,12 @@ impl HexState {
         let bad = |why: String| EnvError::BadPrompt(format!("hex diagram: {why}"));
         let rows: Vec<Vec<char>> = diagram
             .lines()
-            .map(|l| {
-                l.chars()
-                    .filter(|c| matches!(c, 'X' | 'O' | '.'))
-                    .collect::<Vec<_>>()
-            })
+            .map(|l| l.chars().filter(|c| matches!(c, 'X' | 'O' | '.')).collect::<Vec<_>>())
             .filter(|r| !r.is_empty())
             .collect();
         let n = rows.len();
         if !(MIN_SIZE..=MAX_SIZE).contains(&n) || rows.iter().any(|r| r.len() != n) {
-            return Err(bad(format!(
-                "expected N rows of N cells (X, O or .), N in {MIN_SIZE}..={MAX_SIZE}"
-            )));
+            return Err(bad(format!("expected N rows of N cells (X, O or .), N in {MIN_SIZE}..={MAX_SIZE}")));
         }
         // Each player's stones, as cell tokens in reading order.
         let mut stones: [Vec<Token>; 2] = [Vec::new(), Vec::new()];
@@ -190,9 +178,7 @@ impl HexState {
         }
         let (x, o) = (stones[0].len(), stones[1].len());
         if x != o && x != o + 1 {
-            return Err(bad(format!(
-                "{x} X and {o} O stones: X moves first, so X = O or O + 1"
-            )));
+            return Err(bad(format!("{x} X and {o} O stones: X moves first, so X = O or O + 1")));
         }
         let winners: Vec<usize> = (0..2).filter(|&p| connects(boards[p], n, p)).collect();
         match winners.as_slice() {
@@ -251,28 +237,22 @@ impl State for HexState {
         if self.is_terminal() {
             return;
         }
-        // Bit i is the cell token FIRST_CELL + i, so ascending bits are ascending tokens.
-        let mut empty = BOARD_MASKS[self.size()] & !(self.stones[0] | self.stones[1]);
-        while empty != 0 {
-            out.push(FIRST_CELL + empty.trailing_zeros() as Token);
-            empty &= empty - 1;
-        }
+        // Bit i is the cell token FIRST_CELL + i, so ascending bits are ascending tokens. The hot
+        // loop of random playouts on big boards: sized once, filled per 64-bit half.
+        let empty = BOARD_MASKS[self.size()] & !(self.stones[0] | self.stones[1]);
+        let (low, high) = (empty as u64, (empty >> 64) as u64);
+        out.resize((low.count_ones() + high.count_ones()) as usize, 0);
+        let (first, second) = out.split_at_mut(low.count_ones() as usize);
+        fill_cells(first, low, FIRST_CELL);
+        fill_cells(second, high, FIRST_CELL + 64);
     }
 
     fn apply(&mut self, action: Token) {
         let i = action.wrapping_sub(FIRST_CELL) as usize;
         let n = self.size();
         let (r, c) = (i / MAX_SIDE, i % MAX_SIDE);
-        assert!(
-            r < n && c < n,
-            "{} is not a cell of the {n}x{n} board",
-            vocab::symbol(action)
-        );
-        debug_assert!(
-            self.at(r, c).is_none(),
-            "{} is occupied",
-            vocab::symbol(action)
-        );
+        assert!(r < n && c < n, "{} is not a cell of the {n}x{n} board", vocab::symbol(action));
+        debug_assert!(self.at(r, c).is_none(), "{} is occupied", vocab::symbol(action));
         debug_assert!(!self.is_terminal(), "the game is over");
         let p = self.to_play();
         self.stones[p] |= 1 << i;
@@ -286,11 +266,8 @@ impl State for HexState {
             self.union(i, j);
             friends &= friends - 1;
         }
-        let (start, end, at_start, at_end) = if p == 0 {
-            (TOP, BOTTOM, r == 0, r == n - 1)
-        } else {
-            (LEFT, RIGHT, c == 0, c == n - 1)
-        };
+        let (start, end, at_start, at_end) =
+            if p == 0 { (TOP, BOTTOM, r == 0, r == n - 1) } else { (LEFT, RIGHT, c == 0, c == n - 1) };
         if at_start {
             self.union(i, start);
         }
@@ -325,10 +302,7 @@ impl State for HexState {
             return Err(EnvError::BadMove(format!("{text:?}: the game is over")));
         }
         if self.at(r, c).is_some() {
-            return Err(EnvError::BadMove(format!(
-                "{text:?}: {} is occupied",
-                vocab::cell_name(r, c)
-            )));
+            return Err(EnvError::BadMove(format!("{text:?}: {} is occupied", vocab::cell_name(r, c))));
         }
         Ok(vocab::cell(r, c))
     }
@@ -339,9 +313,7 @@ impl State for HexState {
         let n = self.size();
         let label = n.to_string().len();
         let mut s = " ".repeat(label + 2);
-        let letters: Vec<String> = (0..n)
-            .map(|c| ((b'a' + c as u8) as char).to_string())
-            .collect();
+        let letters: Vec<String> = (0..n).map(|c| ((b'a' + c as u8) as char).to_string()).collect();
         s.push_str(&letters.join(" "));
         s.push('\n');
         for r in 0..n {
@@ -362,12 +334,7 @@ impl State for HexState {
 
 impl fmt::Debug for HexState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Hex{}[{}]",
-            self.size,
-            crate::history_text(self.tokens())
-        )
+        write!(f, "Hex{}[{}]", self.size, crate::history_text(self.tokens()))
     }
 }
 
@@ -391,17 +358,36 @@ impl Env for Hex {
     }
     fn task(&self, id: &str, prompt: &str, _extra: &serde_json::Value) -> Result<Task, EnvError> {
         self.start(prompt)?;
-        Ok(Task {
-            id: id.into(),
-            prompt: prompt.into(),
-            truth: Truth(TruthInner::Rules),
-        })
+        Ok(Task { id: id.into(), prompt: prompt.into(), truth: Truth(TruthInner::Rules) })
     }
     fn grade(&self, task: &Task, answer: &str) -> Grade {
         crate::grade_game(self, task, answer)
     }
     fn answer(&self, state: &HexState) -> String {
         crate::history_text(state.tokens())
+    }
+    /// The exact solver on 3 x 3 and 4 x 4; none on larger boards.
+    fn oracle(&self) -> Option<Box<dyn crate::Oracle<HexState>>> {
+        let solver = Solver::for_env(self).ok()?;
+        Some(Box::new(solver))
+    }
+    /// Distinct random-play positions where the oracle answers (none above 4 x 4); `count` 0
+    /// means [`GRADED_POSITIONS`] of them, or every one the sampler finds where there are fewer.
+    fn graded_positions(&self, seed: u64, count: usize) -> Vec<HexState> {
+        if self.size > solver::MAX_SOLVED_SIZE {
+            return Vec::new();
+        }
+        let count = if count == 0 { GRADED_POSITIONS } else { count };
+        sample_positions(self, seed, count, 0, self.size * self.size - 1)
+    }
+}
+
+/// Writes the tokens `base + i` of the set bits `i` of `bits`, ascending; `out` has one slot per
+/// set bit.
+fn fill_cells(out: &mut [Token], mut bits: u64, base: Token) {
+    for slot in out {
+        *slot = base + bits.trailing_zeros() as Token;
+        bits &= bits - 1;
     }
 }
 
@@ -455,10 +441,7 @@ fn neighbours(i: usize, n: usize) -> u128 {
 /// board: a flood fill from the first edge.
 pub(crate) fn connects(stones: u128, n: usize, p: usize) -> bool {
     let (first, last) = if p == 0 {
-        (
-            BOARD_MASKS[n] & ((1 << n) - 1),
-            BOARD_MASKS[n] & (((1 << n) - 1) << ((n - 1) * MAX_SIDE)),
-        )
+        (BOARD_MASKS[n] & ((1 << n) - 1), BOARD_MASKS[n] & (((1 << n) - 1) << ((n - 1) * MAX_SIDE)))
     } else {
         (BOARD_MASKS[n] & column(0), BOARD_MASKS[n] & column(n - 1))
     };

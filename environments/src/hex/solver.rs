@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Hex, HexState, MAX_SIDE};
-use crate::vocab::{self, Token};
-use crate::{EnvError, State};
+use crate::vocab::Token;
+use crate::{EnvError, Oracle, State};
 
 /// The largest side solved exactly (4 x 4 = 16 cells fill a 16-bit board).
 pub const MAX_SOLVED_SIZE: usize = 4;
@@ -53,15 +53,13 @@ impl Solver {
             )));
         }
         let n = size;
-        let inside =
-            |r: isize, c: isize| (0..n as isize).contains(&r) && (0..n as isize).contains(&c);
+        let inside = |r: isize, c: isize| (0..n as isize).contains(&r) && (0..n as isize).contains(&c);
         let mut neighbours = [0u16; 16];
         for r in 0..n as isize {
             for c in 0..n as isize {
                 for (dr, dc) in [(0, -1), (0, 1), (-1, 0), (1, 0), (-1, 1), (1, -1)] {
                     if inside(r + dr, c + dc) {
-                        neighbours[(r * n as isize + c) as usize] |=
-                            1 << ((r + dr) * n as isize + c + dc);
+                        neighbours[(r * n as isize + c) as usize] |= 1 << ((r + dr) * n as isize + c + dc);
                     }
                 }
             }
@@ -83,9 +81,7 @@ impl Solver {
             edges,
             full: ((1u32 << (n * n)) - 1) as u16,
             order,
-            table: (0..1usize << TABLE_BITS)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            table: (0..1usize << TABLE_BITS).map(|_| AtomicU64::new(0)).collect(),
             shift: 64 - TABLE_BITS,
             nodes: AtomicU64::new(0),
         })
@@ -145,13 +141,7 @@ impl Solver {
 
     /// The state's stones on a 16-bit board, bit `n * row + col`.
     fn compact(&self, state: &HexState) -> [u16; 2] {
-        assert_eq!(
-            state.size(),
-            self.n,
-            "a {0}x{0} solver given a {1}x{1} board",
-            self.n,
-            state.size()
-        );
+        assert_eq!(state.size(), self.n, "a {0}x{0} solver given a {1}x{1} board", self.n, state.size());
         let mut out = [0u16; 2];
         for (p, board) in out.iter_mut().enumerate() {
             for r in 0..self.n {
@@ -233,25 +223,21 @@ impl Solver {
     }
 
     fn store(&self, key: u64, win: bool) {
-        self.slot(key)
-            .store(key << 2 | if win { 2 } else { 1 }, Relaxed);
+        self.slot(key).store(key << 2 | if win { 2 } else { 1 }, Relaxed);
     }
 }
 
 impl std::fmt::Debug for Solver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "hex::Solver({0}x{0}, {1} nodes searched)",
-            self.n,
-            self.nodes()
-        )
+        write!(f, "hex::Solver({0}x{0}, {1} nodes searched)", self.n, self.nodes())
     }
 }
 
-/// A reproducible set of `count` random-play positions of `env` that are not over, with between
-/// `min_stones` and `max_stones` stones (clamped to the board), for grading play. The same
-/// arguments give the same positions on every machine.
+/// A reproducible set of `count` distinct random-play positions of `env` that are not over, with
+/// between `min_stones` and `max_stones` stones (clamped to the board), for grading play. The
+/// same arguments give the same positions on every machine. Fewer come back only when the range
+/// holds fewer distinct positions than asked for (random play gives up after `1000 + 100 * count`
+/// tries).
 pub fn sample_positions(
     env: &Hex,
     seed: u64,
@@ -263,19 +249,33 @@ pub fn sample_positions(
     let min_stones = min_stones.min(max_stones);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::with_capacity(count);
+    let mut seen = std::collections::HashSet::new();
     let mut legal = Vec::new();
-    while out.len() < count {
+    for _ in 0..1000 + 100 * count {
+        if out.len() == count {
+            break;
+        }
         let stones = rng.random_range(min_stones..=max_stones);
         let mut s = HexState::new(env.size());
         while s.moves() < stones && !s.is_terminal() {
             s.legal_actions(&mut legal);
             s.apply(legal[rng.random_range(0..legal.len())]);
         }
-        if !s.is_terminal() {
+        if !s.is_terminal() && seen.insert(s.stones) {
             out.push(s);
         }
     }
     out
+}
+
+/// The solver as the evaluator's oracle; `None` for a state of another board size.
+impl Oracle<HexState> for Solver {
+    fn value(&self, state: &HexState) -> Option<i8> {
+        (state.size() == self.n).then(|| Solver::value(self, state))
+    }
+    fn optimal_actions(&self, state: &HexState) -> Option<Vec<Token>> {
+        (state.size() == self.n).then(|| Solver::optimal_actions(self, state))
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +283,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::Env;
+    use crate::{vocab, Env};
 
     fn names(tokens: &[Token]) -> Vec<&'static str> {
         tokens.iter().map(|&t| vocab::symbol(t)).collect()
@@ -324,10 +324,7 @@ mod tests {
     #[test]
     fn the_winning_first_moves_on_4x4_are_the_short_diagonal() {
         let solver = Solver::new(4).unwrap();
-        assert_eq!(
-            names(&solver.optimal_actions(&HexState::new(4))),
-            ["d1", "c2", "b3", "a4"]
-        );
+        assert_eq!(names(&solver.optimal_actions(&HexState::new(4))), ["d1", "c2", "b3", "a4"]);
     }
 
     #[test]
@@ -350,10 +347,7 @@ mod tests {
                 .map(|r| {
                     (0..3)
                         .map(|c| {
-                            match (
-                                stones[0] >> (r * MAX_SIDE + c) & 1,
-                                stones[1] >> (r * MAX_SIDE + c) & 1,
-                            ) {
+                            match (stones[0] >> (r * MAX_SIDE + c) & 1, stones[1] >> (r * MAX_SIDE + c) & 1) {
                                 (1, _) => 'X',
                                 (_, 1) => 'O',
                                 _ => '.',
@@ -391,10 +385,7 @@ mod tests {
                 .collect();
             assert_eq!(solver.optimal_actions(&s), keep, "\n{}", s.render());
         }
-        assert!(
-            spread[0] > 0 && spread[1] > 0,
-            "wins and losses both sampled: {spread:?}"
-        );
+        assert!(spread[0] > 0 && spread[1] > 0, "wins and losses both sampled: {spread:?}");
     }
 
     #[test]
@@ -453,6 +444,28 @@ mod tests {
             .collect();
         assert_eq!(solver.optimal_actions(&empty), winning);
         assert!(names(&winning).contains(&"b2"));
+    }
+
+    /// The measurement behind `docs/hex.md` (times are not asserted):
+    /// `cargo test --release -p ponder-env hex_solve_times -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement: run in release with --ignored --nocapture"]
+    fn reports_hex_solve_times_on_empty_boards() {
+        for n in [3, 4] {
+            let solver = Solver::new(n).unwrap();
+            let t = std::time::Instant::now();
+            assert_eq!(solver.value(&HexState::new(n)), 1);
+            let value_s = t.elapsed().as_secs_f64();
+            let value_nodes = solver.nodes();
+            let t = std::time::Instant::now();
+            let optimal = solver.optimal_actions(&HexState::new(n));
+            println!(
+                "{n}x{n} empty board: value in {:.1} ms ({value_nodes} positions), then optimal_actions {:?} in {:.1} ms",
+                value_s * 1e3,
+                names(&optimal),
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
     }
 
     #[test]

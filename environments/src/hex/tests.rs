@@ -21,10 +21,7 @@ fn board(diagram: &str) -> HexState {
 fn cells_are_named_as_hexgui_writes_them() {
     let p = pos(11, "a1 k11 c2");
     assert_eq!(names(p.tokens()), ["<bos>", "a1", "k11", "c2"]);
-    assert_eq!(
-        (p.at(0, 0), p.at(10, 10), p.at(1, 2)),
-        (Some(0), Some(1), Some(0))
-    );
+    assert_eq!((p.at(0, 0), p.at(10, 10), p.at(1, 2)), (Some(0), Some(1), Some(0)));
 }
 
 #[test]
@@ -49,18 +46,12 @@ fn neighbours_follow_the_rhombus() {
         out
     };
     // b2 touches its row, its column, c1 above-right and a3 below-left.
-    assert_eq!(
-        cells(neighbours(MAX_SIDE + 1, 3)),
-        ["b1", "c1", "a2", "c2", "a3", "b3"]
-    );
+    assert_eq!(cells(neighbours(MAX_SIDE + 1, 3)), ["b1", "c1", "a2", "c2", "a3", "b3"]);
     // The acute corners have two neighbours, the obtuse ones three.
     assert_eq!(cells(neighbours(0, 3)), ["b1", "a2"]);
     assert_eq!(cells(neighbours(2, 3)), ["b1", "b2", "c2"]);
     // No wrapping from the last column into the next row on the largest board.
-    assert_eq!(
-        cells(neighbours(MAX_SIDE + 10, 11)),
-        ["k1", "j2", "j3", "k3"]
-    );
+    assert_eq!(cells(neighbours(MAX_SIDE + 10, 11)), ["k1", "j2", "j3", "k3"]);
 }
 
 #[test]
@@ -78,12 +69,7 @@ fn x_wins_by_joining_top_and_bottom() {
 fn o_wins_by_joining_left_and_right() {
     // O: a2 b2 c1 (c1 touches b2 above-right).
     let p = pos(3, "a1 a2 b1 b2 a3 c1");
-    assert_eq!(
-        (p.winner(), p.rules_value()),
-        (Some(1), Some(-1.0)),
-        "\n{}",
-        p.render()
-    );
+    assert_eq!((p.winner(), p.rules_value()), (Some(1), Some(-1.0)), "\n{}", p.render());
 }
 
 #[test]
@@ -129,12 +115,7 @@ fn snake_shaped_chains_win_for_o() {
         ",
     );
     assert_eq!(p.to_play(), 0);
-    assert_eq!(
-        (p.winner(), p.rules_value()),
-        (Some(1), Some(-1.0)),
-        "\n{}",
-        p.render()
-    );
+    assert_eq!((p.winner(), p.rules_value()), (Some(1), Some(-1.0)), "\n{}", p.render());
 }
 
 #[test]
@@ -148,12 +129,7 @@ fn the_edge_win_agrees_with_a_flood_fill_on_random_games() {
                 s.legal_actions(&mut legal);
                 s.apply(legal[rng.random_range(0..legal.len())]);
                 let mover = 1 - s.to_play();
-                assert_eq!(
-                    s.is_terminal(),
-                    connects(s.stones[mover], n, mover),
-                    "\n{}",
-                    s.render()
-                );
+                assert_eq!(s.is_terminal(), connects(s.stones[mover], n, mover), "\n{}", s.render());
             }
         }
     }
@@ -163,10 +139,10 @@ fn the_edge_win_agrees_with_a_flood_fill_on_random_games() {
 fn a_full_board_has_exactly_one_winner() {
     // The Hex theorem, on random colourings of whole boards.
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    for n in MIN_SIZE..=MAX_SIZE {
+    for (n, &board) in BOARD_MASKS.iter().enumerate().skip(MIN_SIZE) {
         for _ in 0..50 {
-            let x: u128 = rng.random::<u128>() & BOARD_MASKS[n];
-            let o = BOARD_MASKS[n] & !x;
+            let x: u128 = rng.random::<u128>() & board;
+            let o = board & !x;
             assert!(connects(x, n, 0) != connects(o, n, 1), "{n}x{n}: {x:#x}");
         }
     }
@@ -180,14 +156,8 @@ fn render_draws_a_rhombus_and_reads_back() {
     assert_eq!(board(&text).render(), text);
     // Two-digit row numbers stay aligned.
     let big = pos(11, "k11").render();
-    assert!(
-        big.starts_with("    a b c d e f g h i j k\n 1  . "),
-        "{big}"
-    );
-    assert!(
-        big.ends_with("          11  . . . . . . . . . . X\n"),
-        "{big}"
-    );
+    assert!(big.starts_with("    a b c d e f g h i j k\n 1  . "), "{big}");
+    assert!(big.ends_with("          11  . . . . . . . . . . X\n"), "{big}");
     assert_eq!(board(&big).render(), big);
 }
 
@@ -199,11 +169,7 @@ fn bad_moves_are_errors_naming_the_move() {
         assert!(matches!(e, EnvError::BadMove(_)), "{bad:?}: {e}");
         assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
     }
-    assert!(env
-        .start("b2 b2")
-        .unwrap_err()
-        .to_string()
-        .contains("occupied"));
+    assert!(env.start("b2 b2").unwrap_err().to_string().contains("occupied"));
     let e = env.start("a1 b1 a2 b2 a3 c3").unwrap_err().to_string();
     assert!(e.contains("over") && e.contains("move 6"), "{e}");
 }
@@ -231,6 +197,29 @@ fn spec_names_the_size_and_checks_its_range() {
     }
     assert!(Hex::new(12).is_err());
     assert_eq!(Hex::new(7).unwrap().max_actions(), 49);
+}
+
+#[test]
+fn the_oracle_grades_3x3_and_4x4_only() {
+    for n in [3, 4] {
+        let env = Hex::new(n).unwrap();
+        let oracle = env.oracle().unwrap();
+        let graded = env.graded_positions(1, 20);
+        assert_eq!(graded, env.graded_positions(1, 20));
+        assert_eq!(graded.len(), 20);
+        let boards: std::collections::HashSet<_> = graded.iter().map(|p| p.stones).collect();
+        assert_eq!(boards.len(), 20, "graded positions are distinct");
+        for p in &graded {
+            assert!(!p.is_terminal());
+            assert!(matches!(oracle.value(p), Some(1 | -1)));
+            assert!(!oracle.optimal_actions(p).unwrap().is_empty());
+        }
+        // A state of another size is beyond this oracle, not a panic.
+        assert_eq!(oracle.value(&HexState::new(5)), None);
+    }
+    let big = Hex::new(5).unwrap();
+    assert!(big.oracle().is_none());
+    assert!(big.graded_positions(1, 10).is_empty());
 }
 
 #[test]
