@@ -1,0 +1,454 @@
+//! The [`Learner`]: the burn model on an autodiff device, AdamW, the schedule, and the losses.
+//!
+//! One [`Learner::step`] takes a batch of [`Example`]s, pads them to the longest sequence,
+//! runs the model once, and minimises
+//!
+//! ```text
+//! total = policy + value_weight * value
+//! policy = sum_i w_i * ( -sum_v p_i(v) log softmax(logits_i)(v) ) / M    over the M policy targets
+//! value  = sum_j w_j * ( v_j - target_j )^2 / M_v                        over the M_v value targets
+//! ```
+//!
+//! with `w` the example's weight. A one-hot target makes the policy term the ordinary
+//! cross-entropy; a visit distribution makes it the AlphaZero policy loss. Padding never
+//! reaches the loss: attention is causal and pads only follow real tokens, and targets are
+//! read at their own positions only.
+
+use burn::module::{ModuleVisitor, Param, ParamGroup, ParamId};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use ponder_env::vocab::PAD;
+
+use super::example::Example;
+use super::schedule::lr_at;
+use crate::model::{Gpt, ModelConfig, ModelError, Policy};
+
+/// The optimiser and loss settings. Plain data: serialises into experiment files and
+/// checkpoints.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Peak learning rate, reached after warmup. 1e-3 rather than the 3e-4 of large models:
+    /// nanoGPT's baby configs use 1e-3 at this size, and our overfit test converges with it.
+    pub lr: f64,
+    /// The floor of the cosine decay, as a fraction of `lr`.
+    pub min_lr_ratio: f64,
+    /// Steps of linear warmup (Adam's moment estimates are noisy at first).
+    pub warmup_steps: u64,
+    /// Decoupled weight decay, on weight matrices and embeddings only (not on biases and
+    /// LayerNorm gains, as in nanoGPT).
+    pub weight_decay: f64,
+    /// Adam's first-moment decay.
+    pub beta1: f64,
+    /// Adam's second-moment decay: 0.95 rather than 0.999, steadier for transformers (nanoGPT).
+    pub beta2: f64,
+    /// Adam's epsilon.
+    pub eps: f64,
+    /// Clip the gradient's global L2 norm to this (0 disables clipping).
+    pub grad_clip: f64,
+    /// Weight of the value loss against the policy loss.
+    pub value_weight: f64,
+    /// Examples per step: advice to the loop that draws batches (the learner takes any size).
+    pub batch_size: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            lr: 1e-3,
+            min_lr_ratio: 0.1,
+            warmup_steps: 100,
+            weight_decay: 0.1,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            grad_clip: 1.0,
+            value_weight: 1.0,
+            batch_size: 32,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every field; the error names the one at fault.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |field: &str, why: &str| Err(ModelError::Config(format!("train config: {field} {why}")));
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", "must be positive");
+        }
+        if !(0.0..=1.0).contains(&self.min_lr_ratio) {
+            return bad("min_lr_ratio", "must be in [0, 1]");
+        }
+        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
+            return bad("weight_decay", "must be >= 0");
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return bad("beta1/beta2", "must be in [0, 1)");
+        }
+        if self.eps.is_nan() || self.eps <= 0.0 {
+            return bad("eps", "must be positive");
+        }
+        if self.grad_clip.is_nan() || self.grad_clip < 0.0 {
+            return bad("grad_clip", "must be >= 0 (0 disables clipping)");
+        }
+        if self.value_weight.is_nan() || self.value_weight < 0.0 {
+            return bad("value_weight", "must be >= 0");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// What one training step measured.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Losses {
+    /// Mean weighted policy cross-entropy over the batch's policy targets (0 if none).
+    pub policy: f32,
+    /// Mean weighted squared value error over the batch's value targets (0 if none).
+    pub value: f32,
+    /// `policy + value_weight * value`: what was minimised.
+    pub total: f32,
+    /// The gradient's global L2 norm before clipping.
+    pub grad_norm: f32,
+    /// The learning rate this step used.
+    pub lr: f64,
+}
+
+/// What a checkpoint stores about the learner besides weights and optimizer state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnerState {
+    /// The training settings.
+    pub train: TrainConfig,
+    /// The seed the weights were initialised from.
+    pub seed: u64,
+    /// Optimizer steps taken.
+    pub step: u64,
+    /// The planned run length (the schedule's horizon).
+    pub total_steps: u64,
+}
+
+/// The burn model under training, with its optimizer and schedule.
+pub struct Learner {
+    /// Always `Some` between calls; taken while the optimizer moves it.
+    model: Option<Gpt>,
+    optim: ModuleOptimizer,
+    model_cfg: ModelConfig,
+    state: LearnerState,
+    device: Device,
+}
+
+impl std::fmt::Debug for Learner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Learner").field("model", &self.model_cfg).field("state", &self.state).finish()
+    }
+}
+
+impl Learner {
+    /// A fresh model (weights from `seed`) on the default CPU device ([`Device::flex`]), to be
+    /// trained for `total_steps` optimizer steps.
+    pub fn new(
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        seed: u64,
+        total_steps: u64,
+    ) -> Result<Self, ModelError> {
+        Self::on_device(model_cfg, train_cfg, seed, total_steps, &Device::flex())
+    }
+
+    /// [`Learner::new`] on another device (autodiff is added here).
+    pub fn on_device(
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        seed: u64,
+        total_steps: u64,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        model_cfg.validate()?;
+        train_cfg.validate()?;
+        let device = device.clone().autodiff();
+        let model = model_cfg.init(&device, seed);
+        let state = LearnerState { train: train_cfg, seed, step: 0, total_steps };
+        Ok(Self::from_parts(model, None, state, device))
+    }
+
+    /// Assembles a learner from a model already on `device` (autodiff), with optimizer state
+    /// if resuming.
+    pub(crate) fn from_parts(
+        model: Gpt,
+        optim_record: Option<burn::optim::OptimizerRecord>,
+        state: LearnerState,
+        device: Device,
+    ) -> Self {
+        let mut optim = optimizer(&state.train, &model);
+        if let Some(record) = optim_record {
+            optim = optim.load_record(record);
+        }
+        Learner { model_cfg: model.config(), model: Some(model), optim, state, device }
+    }
+
+    /// The model's shape.
+    pub fn model_config(&self) -> &ModelConfig {
+        &self.model_cfg
+    }
+
+    /// The training settings.
+    pub fn train_config(&self) -> &TrainConfig {
+        &self.state.train
+    }
+
+    /// Seed, steps taken and horizon.
+    pub fn state(&self) -> &LearnerState {
+        &self.state
+    }
+
+    /// Optimizer steps taken so far.
+    pub fn steps_done(&self) -> u64 {
+        self.state.step
+    }
+
+    /// Moves the schedule's horizon (a loop that decides to train longer).
+    pub fn set_total_steps(&mut self, total_steps: u64) {
+        self.state.total_steps = total_steps;
+    }
+
+    /// The learning rate the next step will use.
+    pub fn next_lr(&self) -> f64 {
+        lr_at(&self.state.train, self.state.step, self.state.total_steps)
+    }
+
+    /// The device the model trains on (autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The current model, off autodiff (for a [`crate::model::BurnEvaluator`] or saving).
+    pub fn model(&self) -> Gpt {
+        self.model.as_ref().expect("model present between steps").valid()
+    }
+
+    /// The optimizer (for checkpoints).
+    pub(crate) fn optimizer(&self) -> &ModuleOptimizer {
+        &self.optim
+    }
+
+    /// The current weights as a [`Policy`] for search.
+    pub fn policy(&self) -> Policy {
+        Policy::from_model(&self.model())
+    }
+
+    /// One optimizer step on `batch`; returns the losses measured before the update.
+    ///
+    /// Sequences longer than `block_size` are cut to it, dropping the targets beyond. An empty
+    /// batch, or one with no targets, changes nothing and returns zero losses.
+    ///
+    /// # Panics
+    /// If a target names a position outside its sequence or a token outside the vocabulary:
+    /// the producer of the examples has a bug.
+    pub fn step(&mut self, batch: &[Example]) -> Losses {
+        let lr = self.next_lr();
+        let cfg = &self.model_cfg;
+        let b = Collated::new(batch, cfg.vocab_size, cfg.block_size);
+        if b.p_rows.is_empty() && b.v_rows.is_empty() {
+            return Losses { policy: 0.0, value: 0.0, total: 0.0, grad_norm: 0.0, lr };
+        }
+        let dev = &self.device;
+        let model = self.model.take().expect("model present between steps");
+        let (n, t, c, v) = (batch.len(), b.t, cfg.d_model, cfg.vocab_size);
+
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(b.tokens, [n, t]), dev);
+        let h = model.hidden(tokens).reshape([n * t, c]); // [B*T, C]
+        let zero = || Tensor::<1>::zeros([1], dev);
+        let policy = if b.p_rows.is_empty() {
+            zero()
+        } else {
+            let m = b.p_rows.len();
+            let rows = Tensor::<1, Int>::from_data(TensorData::new(b.p_rows, [m]), dev);
+            let logits = model.policy_logits(h.clone().select(0, rows)); // [M, V]
+            let targets = Tensor::<2>::from_data(TensorData::new(b.p_targets, [m, v]), dev);
+            let weights = Tensor::<1>::from_data(TensorData::new(b.p_weights, [m]), dev);
+            policy_loss(logits, targets, weights)
+        };
+        let value = if b.v_rows.is_empty() {
+            zero()
+        } else {
+            let m = b.v_rows.len();
+            let rows = Tensor::<1, Int>::from_data(TensorData::new(b.v_rows, [m]), dev);
+            let pred: Tensor<1> = model.values(h.select(0, rows)); // [M_v]
+            let target = Tensor::<1>::from_data(TensorData::new(b.v_targets, [m]), dev);
+            let weights = Tensor::<1>::from_data(TensorData::new(b.v_weights, [m]), dev);
+            value_loss(pred, target, weights)
+        };
+        let total = policy.clone() + value.clone().mul_scalar(self.state.train.value_weight);
+
+        let mut grads = GradientsParams::from_grads(total.backward(), &model);
+        let grad_norm = clip_global_norm(&model, &mut grads, self.state.train.grad_clip);
+        self.model = Some(self.optim.step(lr, model, grads));
+        self.state.step += 1;
+
+        let read = |x: Tensor<1>| x.into_scalar::<f32>();
+        Losses { policy: read(policy), value: read(value), total: read(total), grad_norm, lr }
+    }
+}
+
+/// The AdamW of [`TrainConfig`]: weight decay on matrices, none on vectors (biases, LayerNorm).
+fn optimizer(cfg: &TrainConfig, model: &Gpt) -> ModuleOptimizer {
+    let adamw = |wd: f64| {
+        AdamWConfig::new()
+            .with_beta_1(cfg.beta1 as f32)
+            .with_beta_2(cfg.beta2 as f32)
+            .with_epsilon(cfg.eps as f32)
+            .with_weight_decay(wd as f32)
+    };
+    let mut vectors = VectorParams(Vec::new());
+    model.visit(&mut vectors);
+    adamw(cfg.weight_decay).init().with_group(ParamGroup::from_ids(vectors.0), adamw(0.0).build(), None)
+}
+
+/// Collects the ids of rank-1 parameters.
+struct VectorParams(Vec<ParamId>);
+
+impl ModuleVisitor for VectorParams {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if D == 1 {
+            self.0.push(param.id);
+        }
+    }
+}
+
+/// Scales every gradient by `min(1, max_norm / norm)` where `norm` is the L2 norm of all
+/// gradients together (PyTorch's `clip_grad_norm_`; burn's own clipping is per tensor).
+/// Returns the norm before clipping. `max_norm == 0` disables clipping.
+fn clip_global_norm(model: &Gpt, grads: &mut GradientsParams, max_norm: f64) -> f32 {
+    struct SumSquares<'a> {
+        grads: &'a GradientsParams,
+        total: Option<Tensor<1>>,
+    }
+    impl ModuleVisitor for SumSquares<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let s = g.square().sum(); // [1]
+                self.total = Some(match self.total.take() {
+                    Some(t) => t + s,
+                    None => s,
+                });
+            }
+        }
+    }
+    struct Scale<'a> {
+        grads: &'a mut GradientsParams,
+        factor: f64,
+    }
+    impl ModuleVisitor for Scale<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.remove::<D>(param.id) {
+                self.grads.register(param.id, g.mul_scalar(self.factor));
+            }
+        }
+    }
+    let mut sq = SumSquares { grads, total: None };
+    model.visit(&mut sq);
+    let norm = sq.total.map_or(0.0, |t| t.into_scalar::<f32>().sqrt());
+    if max_norm > 0.0 && norm as f64 > max_norm {
+        model.visit(&mut Scale { grads, factor: max_norm / (norm as f64 + 1e-6) });
+    }
+    norm
+}
+
+/// The policy loss: mean over rows of `w * (-sum_v p log softmax(logits))`.
+///
+/// Its gradient with respect to row `i`'s logits is `w_i (softmax(logits_i) - p_i) / M`
+/// (for a normalised target), which the tests check.
+///
+/// # Shapes
+/// - logits: `[M, V]`; targets: `[M, V]`, rows summing to 1; weights: `[M]`
+/// - output: `[1]`
+pub fn policy_loss(logits: Tensor<2>, targets: Tensor<2>, weights: Tensor<1>) -> Tensor<1> {
+    let [m, _] = logits.dims();
+    let ce: Tensor<1> = (log_softmax(logits, 1) * targets).sum_dim(1).squeeze_dim(1).neg(); // [M]
+    (ce * weights).sum().div_scalar(m as f64)
+}
+
+/// The value loss: mean over rows of `w * (pred - target)^2`.
+///
+/// # Shapes
+/// - pred, target, weights: `[M]`
+/// - output: `[1]`
+pub fn value_loss(pred: Tensor<1>, target: Tensor<1>, weights: Tensor<1>) -> Tensor<1> {
+    let [m] = pred.dims();
+    ((pred - target).square() * weights).sum().div_scalar(m as f64)
+}
+
+/// A batch flattened into the index and target buffers one step needs.
+struct Collated {
+    /// `[B, T]` right-padded with `PAD`.
+    tokens: Vec<i64>,
+    t: usize,
+    /// Rows `b * T + pos` of the policy targets, their dense distributions `[M, V]`, weights.
+    p_rows: Vec<i64>,
+    p_targets: Vec<f32>,
+    p_weights: Vec<f32>,
+    /// Rows, targets and weights of the value targets.
+    v_rows: Vec<i64>,
+    v_targets: Vec<f32>,
+    v_weights: Vec<f32>,
+}
+
+impl Collated {
+    fn new(batch: &[Example], vocab: usize, block: usize) -> Self {
+        let t = batch.iter().map(|e| e.tokens.len().min(block)).max().unwrap_or(0).max(1);
+        let mut c = Collated {
+            tokens: vec![PAD as i64; batch.len() * t],
+            t,
+            p_rows: Vec::new(),
+            p_targets: Vec::new(),
+            p_weights: Vec::new(),
+            v_rows: Vec::new(),
+            v_targets: Vec::new(),
+            v_weights: Vec::new(),
+        };
+        for (i, ex) in batch.iter().enumerate() {
+            let len = ex.tokens.len();
+            let kept = len.min(block);
+            for (j, &tok) in ex.tokens[..kept].iter().enumerate() {
+                assert!(
+                    (tok as usize) < vocab,
+                    "example {i}: token {tok} is outside the vocabulary of {vocab}"
+                );
+                c.tokens[i * t + j] = tok as i64;
+            }
+            for target in &ex.policy {
+                let pos = target.pos as usize;
+                assert!(pos < len, "example {i}: policy target at position {pos} of a {len}-token sequence");
+                let total: f32 = target.dist.iter().map(|&(_, p)| p).sum();
+                if pos >= kept || total.is_nan() || total <= 0.0 {
+                    continue;
+                }
+                let start = c.p_targets.len();
+                c.p_targets.resize(start + vocab, 0.0);
+                for &(tok, p) in &target.dist {
+                    assert!(
+                        (tok as usize) < vocab,
+                        "example {i}: target token {tok} is outside the vocabulary"
+                    );
+                    c.p_targets[start + tok as usize] += p / total;
+                }
+                c.p_rows.push((i * t + pos) as i64);
+                c.p_weights.push(ex.weight);
+            }
+            for &(pos, value) in &ex.values {
+                let pos = pos as usize;
+                assert!(pos < len, "example {i}: value target at position {pos} of a {len}-token sequence");
+                if pos < kept {
+                    c.v_rows.push((i * t + pos) as i64);
+                    c.v_targets.push(value);
+                    c.v_weights.push(ex.weight);
+                }
+            }
+        }
+        c
+    }
+}
