@@ -56,15 +56,14 @@ impl<S: State, V: Evaluator<S>> Player<S> for SearchPlayer<V> {
     }
 }
 
-/// Rollout MCTS with `simulations` (UCT-like PUCT over uniform priors, one random playout per
-/// leaf): the classic baseline opponent.
+/// Rollout MCTS with `simulations`: UCT with c = 2 and one random playout per leaf, the classic
+/// baseline opponent (as OpenSpiel's `MCTSBot` with a `RandomRolloutEvaluator`).
 pub fn rollout_mcts(simulations: u32, two_player: bool, seed: u64) -> SearchPlayer<Rollout> {
-    let mut cfg = SearchConfig::puct(simulations);
-    if let crate::search::Algorithm::Puct { c_puct, .. } = &mut cfg.algorithm {
-        // With uniform priors PUCT's bonus shrinks with the branching factor; a larger constant
-        // behaves like UCT with c = 2.
-        *c_puct = 2.0;
-    }
+    let cfg = SearchConfig {
+        simulations,
+        algorithm: crate::search::Algorithm::Uct { c: 2.0 },
+        collapse_forced: false,
+    };
     SearchPlayer::new(Rollout::new(seed), cfg, two_player)
 }
 

@@ -61,6 +61,9 @@ pub struct SelfPlaySection {
     pub search: SearchConfig,
     /// Moves sampled in proportion to visits (then the most visited) at the start of a game.
     pub temperature_moves: u32,
+    /// Games: each episode starts with 0..=this many uniformly random moves (not trained on),
+    /// so training covers positions that good play never reaches.
+    pub random_opening: u32,
     /// Keep the chosen child's subtree for the next move (PUCT only).
     pub reuse_tree: bool,
     /// What the policy head learns from.
@@ -182,6 +185,7 @@ impl Default for SelfPlaySection {
                 collapse_forced: true,
             },
             temperature_moves: 4,
+            random_opening: 0,
             reuse_tree: true,
             targets: Targets::Search,
             sampler: Decoder::Sample { temperature: 1.0 },
@@ -300,6 +304,11 @@ fn check_search(field: &str, s: &SearchConfig) -> Result<()> {
                 if *alpha <= 0.0 || !(0.0..=1.0).contains(weight) {
                     bail!("field `{field}.algorithm.root_noise`: alpha must be positive and weight in [0, 1]");
                 }
+            }
+        }
+        Algorithm::Uct { c } => {
+            if *c < 0.0 {
+                bail!("field `{field}.algorithm.c` must be non-negative");
             }
         }
         Algorithm::Gumbel { max_considered, c_visit, c_scale, gumbel_scale } => {

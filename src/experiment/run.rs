@@ -159,6 +159,7 @@ impl<E: Env> Runner<E> {
         let bar = self.bar(work.len() as u64, &format!("iter {} self-play", iter + 1));
         let episodes = self.generate(&acting, &work, &bar);
         bar.finish_and_clear();
+        row.push("selfplay_seconds", t0.elapsed().as_secs_f64());
         let spent: Compute = episodes.iter().map(|e| e.compute).sum();
         let n = episodes.len().max(1) as f64;
         let correct = episodes.iter().filter(|e| e.correct).count() as f64 / n;
@@ -173,7 +174,9 @@ impl<E: Env> Runner<E> {
         row.push("selfplay_forward_positions", spent.forward_positions as f64);
 
         // Learn.
+        let t1 = Instant::now();
         let (losses, examples) = self.learn(iter);
+        row.push("learn_seconds", t1.elapsed().as_secs_f64());
         for (k, v) in losses {
             row.push(k, v);
         }
@@ -182,12 +185,14 @@ impl<E: Env> Runner<E> {
         // Evaluate.
         let last = iter + 1 == self.cfg.iterations;
         if (iter + 1) % self.cfg.eval.every == 0 || last {
+            let t2 = Instant::now();
             let policy = self.learner.policy();
             let eval_row = match self.env.kind() {
                 Kind::Game => self.eval_game(&policy, iter)?,
                 Kind::Task => self.eval_tasks(&policy, iter),
             };
             row.0.extend(eval_row.0);
+            row.push("eval_seconds", t2.elapsed().as_secs_f64());
             if let (Some(threshold), Kind::Game) = (self.cfg.eval.gating, self.env.kind()) {
                 let score = self.gate(&policy, iter);
                 row.push("gating_score", score);

@@ -33,6 +33,13 @@ pub enum Algorithm {
         /// Noise mixed into the root priors (self-play only).
         root_noise: RootNoise,
     },
+    /// Classic UCT (Kocsis and Szepesvari 2006): `Q + c sqrt(ln N / n)`, unvisited children
+    /// first, priors ignored. With a [`Rollout`](super::Rollout) evaluator this is the
+    /// traditional MCTS baseline (OpenSpiel's `MCTSBot`).
+    Uct {
+        /// Exploration constant (OpenSpiel's examples use 2).
+        c: f32,
+    },
     /// Gumbel AlphaZero (Danihelka et al. 2022): Gumbel-Top-k at the root with Sequential
     /// Halving, completed-Q policy targets; improves the policy even with 2 simulations.
     Gumbel {
@@ -188,7 +195,7 @@ impl<S: State> Search<S> {
         let children: Vec<NodeId> = t.children(root).collect();
         assert!(!children.is_empty(), "result() needs a searched, non-terminal root");
         let (action, target) = match &cfg.algorithm {
-            Algorithm::Puct { .. } => {
+            Algorithm::Puct { .. } | Algorithm::Uct { .. } => {
                 let total: u32 = children.iter().map(|&c| t.visits(c)).sum();
                 let target: Vec<(Token, f32)> = children
                     .iter()
@@ -251,6 +258,7 @@ impl<S: State> Search<S> {
             }
             n = match &cfg.algorithm {
                 Algorithm::Puct { c_puct, fpu, .. } => select::puct_child(t, n, *c_puct, *fpu),
+                Algorithm::Uct { c } => select::uct_child(t, n, *c),
                 Algorithm::Gumbel { c_visit, c_scale, .. } => {
                     if n == NodeId::ROOT {
                         let table = considered.expect("gumbel searches pass their visit table");

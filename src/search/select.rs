@@ -34,6 +34,25 @@ pub fn puct_child<S: State>(t: &Tree<S>, n: NodeId, c_puct: f32, fpu: Fpu) -> No
     best
 }
 
+/// UCT: an unvisited child first (the first in order), else the child maximising
+/// `Q(c) + c sqrt(ln N(n) / N(c))`.
+pub fn uct_child<S: State>(t: &Tree<S>, n: NodeId, c: f32) -> NodeId {
+    let ln_n = (t.visits(n).max(1) as f32).ln();
+    let mut best = NodeId::ROOT;
+    let mut best_score = f32::NEG_INFINITY;
+    for ch in t.children(n) {
+        let score = match t.q(ch) {
+            None => return ch,
+            Some(q) => q + c * (ln_n / t.visits(ch) as f32).sqrt(),
+        };
+        if score > best_score {
+            best_score = score;
+            best = ch;
+        }
+    }
+    best
+}
+
 /// Picks a child by visits^(1/temperature); temperature 0 takes the most visited (ties: the
 /// higher Q, then the first).
 pub fn by_visit_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperature: f32, rng: &mut impl Rng) -> NodeId {

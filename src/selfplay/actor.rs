@@ -28,11 +28,40 @@ pub fn search_episodes<E: Env, V: Evaluator<E::State> + ?Sized>(
     work: &[Assignment],
 ) -> Vec<Episode> {
     let reuse = cfg.reuse_tree;
+    let openings: Vec<Assignment>;
+    let work = if cfg.random_opening > 0 && env.kind() == Kind::Game {
+        openings = work.iter().map(|a| random_opening(env, a, cfg.random_opening)).collect();
+        &openings[..]
+    } else {
+        work
+    };
     let runs = search_to_end(env, ev, &cfg.search, reuse, cfg.temperature_moves, work);
     work.iter()
         .zip(runs)
         .filter_map(|(a, r)| r.state.map(|s| finish(env, a, &s, r.steps, r.compute)))
         .collect()
+}
+
+/// The assignment with 0..=`max` uniformly random moves (drawn from its seed) appended to its
+/// prompt, stopping short of the end of the game.
+fn random_opening<E: Env>(env: &E, a: &Assignment, max: u32) -> Assignment {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed ^ 0x09e0);
+    let Ok(mut s) = env.start(&a.task.prompt) else { return a.clone() };
+    let k = rand::Rng::random_range(&mut rng, 0..=max);
+    let mut legal = Vec::new();
+    for _ in 0..k {
+        s.legal_actions(&mut legal);
+        let m = legal[rand::Rng::random_range(&mut rng, 0..legal.len())];
+        let mut next = s.clone();
+        next.apply(m);
+        if next.is_terminal() {
+            break;
+        }
+        s = next;
+    }
+    let mut task = a.task.clone();
+    task.prompt = ponder_env::history_text(s.tokens());
+    Assignment { task, ..a.clone() }
 }
 
 /// One search-driven run to the end: the final state (None if the prompt did not parse), the
