@@ -115,18 +115,10 @@ impl KvArena {
         self.free_slots.push(slot);
     }
 
-    /// Layer `l`'s key row of `slot`: `[C]`.
+    /// Layer `l`'s whole key and value slabs, `[capacity, C]` each (for the attention kernel).
     #[inline]
-    pub fn key(&self, l: usize, slot: u32) -> &[f32] {
-        let o = slot as usize * self.d;
-        &self.k[l][o..o + self.d]
-    }
-
-    /// Layer `l`'s value row of `slot`: `[C]`.
-    #[inline]
-    pub fn value(&self, l: usize, slot: u32) -> &[f32] {
-        let o = slot as usize * self.d;
-        &self.v[l][o..o + self.d]
+    pub fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+        (&self.k[l], &self.v[l])
     }
 
     /// Writes layer `l`'s key and value rows of `slot`.

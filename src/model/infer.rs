@@ -28,6 +28,7 @@
 
 use gemm::Parallelism;
 use ponder_env::{State, Token};
+use rayon::prelude::*;
 
 use super::cache::{CacheStats, KvArena};
 use super::kernels::{self, matmul};
@@ -51,6 +52,18 @@ struct LeafPlan {
     overflow: bool,
 }
 
+/// One new position computed in this call.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    leaf: u32,
+    /// Absolute position in the leaf's sequence.
+    pos: u32,
+    /// The slot its key and value go to.
+    slot: u32,
+    /// Offset of the leaf's chain in `seq_slots`: the row attends to `pos + 1` slots from there.
+    chain: u32,
+}
+
 /// A batched, tree-cached evaluator over a [`Policy`]; one per actor thread.
 #[derive(Debug)]
 pub struct PolicyEvaluator {
@@ -63,8 +76,10 @@ pub struct PolicyEvaluator {
     plans: Vec<LeafPlan>,
     /// Every leaf's slot chain, concatenated.
     seq_slots: Vec<u32>,
-    /// Per new row: (leaf index, absolute position).
-    rows: Vec<(u32, u32)>,
+    /// Per new row: which leaf, position and slot, and where its chain starts.
+    rows: Vec<Row>,
+    /// Per extra GEMM thread, attention scratch.
+    scratch: Vec<Vec<f32>>,
     stack: Vec<u32>,
     x: Vec<f32>,
     h: Vec<f32>,
@@ -93,6 +108,7 @@ impl PolicyEvaluator {
             plans: Vec::new(),
             seq_slots: Vec::new(),
             rows: Vec::new(),
+            scratch: Vec::new(),
             stack: Vec::new(),
             x: Vec::new(),
             h: Vec::new(),
@@ -192,7 +208,7 @@ impl PolicyEvaluator {
             for (p, &t) in tokens.iter().enumerate().skip(prefix) {
                 let slot = self.arena.alloc_slot(t);
                 self.seq_slots.push(slot);
-                self.rows.push((i as u32, p as u32));
+                self.rows.push(Row { leaf: i as u32, pos: p as u32, slot, chain: seq_off as u32 });
             }
             let n_new = tokens.len() - prefix;
             self.plans.push(LeafPlan { seq_off, len: tokens.len(), n_new, first_row, overflow: false });
@@ -259,10 +275,11 @@ impl PolicyEvaluator {
 
     /// Runs every block over the `n` new rows, leaving the residual stream in `self.x`.
     fn layers<S: State>(&mut self, leaves: &[Leaf<'_, S>], n: usize) {
-        let cfg = self.policy.config();
+        // A handle on the weights (an `Arc` clone) so that `self` stays free to borrow.
+        let policy = self.policy.clone();
+        let (cfg, w) = (policy.config(), policy.weights());
         let (c, nh) = (cfg.d_model, cfg.n_head);
         let hd = c / nh;
-        let w = self.policy.weights();
         let par = self.par;
         for buf in [&mut self.x, &mut self.h, &mut self.att] {
             buf.resize(n * c, 0.0);
@@ -271,9 +288,10 @@ impl PolicyEvaluator {
         self.ff.resize(n * 4 * c, 0.0);
 
         // Embeddings: x = wte[token] + wpe[pos]: [N, C].
-        for (r, &(leaf, pos)) in self.rows.iter().enumerate() {
-            let t = leaves[leaf as usize].state.tokens()[pos as usize] as usize;
-            let (te, pe) = (&w.wte[t * c..(t + 1) * c], &w.wpe[pos as usize * c..(pos as usize + 1) * c]);
+        for (r, row) in self.rows.iter().enumerate() {
+            let (t, pos) =
+                (leaves[row.leaf as usize].state.tokens()[row.pos as usize] as usize, row.pos as usize);
+            let (te, pe) = (&w.wte[t * c..(t + 1) * c], &w.wpe[pos * c..(pos + 1) * c]);
             for ((o, a), b) in self.x[r * c..(r + 1) * c].iter_mut().zip(te).zip(pe) {
                 *o = a + b;
             }
@@ -285,24 +303,10 @@ impl PolicyEvaluator {
             kernels::layer_norm(&mut self.h, &self.x, &lw.ln_1.0, &lw.ln_1.1, LN_EPS); // [N, C]
             matmul(&mut self.qkv, &self.h, &lw.c_attn.0, n, c, 3 * c, false, par); // [N, 3C]
             kernels::add_bias(&mut self.qkv, &lw.c_attn.1);
-            for plan in self.plans.iter().filter(|p| !p.overflow) {
-                for j in 0..plan.n_new {
-                    let r = plan.first_row + j;
-                    let row = &self.qkv[r * 3 * c..(r + 1) * 3 * c];
-                    let slot = self.seq_slots[plan.seq_off + plan.len - plan.n_new + j];
-                    self.arena.store(l, slot, &row[c..2 * c], &row[2 * c..]);
-                }
+            for (row, qkv) in self.rows.iter().zip(self.qkv.chunks_exact(3 * c)) {
+                self.arena.store(l, row.slot, &qkv[c..2 * c], &qkv[2 * c..]); // K, V
             }
-            for plan in self.plans.iter().filter(|p| !p.overflow) {
-                for j in 0..plan.n_new {
-                    let r = plan.first_row + j;
-                    let pos = plan.len - plan.n_new + j;
-                    let chain = &self.seq_slots[plan.seq_off..plan.seq_off + pos + 1];
-                    let q = &self.qkv[r * 3 * c..r * 3 * c + c];
-                    let out = &mut self.att[r * c..(r + 1) * c];
-                    attend(&self.arena, l, chain, q, out, nh, hd, scale, &mut self.scores);
-                }
-            }
+            self.attention(l, n, scale); // att [N, C]
             matmul(&mut self.x, &self.att, &lw.attn_proj.0, n, c, c, true, par); // x += att Wo
             kernels::add_bias(&mut self.x, &lw.attn_proj.1);
 
@@ -310,9 +314,45 @@ impl PolicyEvaluator {
             kernels::layer_norm(&mut self.h, &self.x, &lw.ln_2.0, &lw.ln_2.1, LN_EPS); // [N, C]
             matmul(&mut self.ff, &self.h, &lw.c_fc.0, n, c, 4 * c, false, par); // [N, 4C]
             kernels::add_bias(&mut self.ff, &lw.c_fc.1);
-            kernels::gelu(&mut self.ff);
+            if self.threads > 1 {
+                self.ff.par_chunks_mut(c * 64).for_each(kernels::gelu);
+            } else {
+                kernels::gelu(&mut self.ff);
+            }
             matmul(&mut self.x, &self.ff, &lw.mlp_proj.0, n, 4 * c, c, true, par); // x += ff Wp
             kernels::add_bias(&mut self.x, &lw.mlp_proj.1);
+        }
+    }
+
+    /// Every new row's attention over its chain into `self.att`; the rows are split across the
+    /// GEMM threads when there are several.
+    fn attention(&mut self, l: usize, n: usize, scale: f32) {
+        let cfg = self.policy.config();
+        let (c, nh) = (cfg.d_model, cfg.n_head);
+        let (k, v) = self.arena.layer(l);
+        let (rows, seq, qkv) = (&self.rows, &self.seq_slots, &self.qkv);
+        // Rows `first..` into `att`, with `scores` as scratch.
+        let run = |att: &mut [f32], first: usize, scores: &mut Vec<f32>| {
+            for (i, out) in att.chunks_exact_mut(c).enumerate() {
+                let row = rows[first + i];
+                let chain = &seq[row.chain as usize..row.chain as usize + row.pos as usize + 1];
+                if scores.len() < nh * chain.len() {
+                    scores.resize(nh * chain.len(), 0.0);
+                }
+                let q = &qkv[(first + i) * 3 * c..(first + i) * 3 * c + c];
+                kernels::attend(k, v, chain, q, out, nh, scale, scores);
+            }
+        };
+        if self.threads > 1 && n >= 2 * self.threads {
+            let per = n.div_ceil(self.threads);
+            self.scratch.resize(self.threads, Vec::new());
+            let chunks = self.att[..n * c].par_chunks_mut(per * c);
+            chunks
+                .zip(self.scratch.par_iter_mut())
+                .enumerate()
+                .for_each(|(t, (att, scores))| run(att, t * per, scores));
+        } else {
+            run(&mut self.att[..n * c], 0, &mut self.scores);
         }
     }
 
@@ -324,44 +364,6 @@ impl PolicyEvaluator {
             );
         }
         self.overflows += 1;
-    }
-}
-
-/// One query row's attention over its chain of cached positions, all heads.
-///
-/// # Shapes
-/// - chain: `[T]` slots, positions `0..T` of the query's sequence (the query is at `T - 1`)
-/// - q: `[C]` = `[nh, hd]`; out: `[C]`; scores: scratch, resized to `[nh, T]`
-#[allow(clippy::too_many_arguments)]
-fn attend(
-    arena: &KvArena,
-    l: usize,
-    chain: &[u32],
-    q: &[f32],
-    out: &mut [f32],
-    nh: usize,
-    hd: usize,
-    scale: f32,
-    scores: &mut Vec<f32>,
-) {
-    let t = chain.len();
-    scores.resize(nh * t, 0.0);
-    // Scores: one pass over the keys, each key row read once for all heads.
-    for (p, &slot) in chain.iter().enumerate() {
-        let key = arena.key(l, slot);
-        for h in 0..nh {
-            scores[h * t + p] = kernels::dot(&q[h * hd..(h + 1) * hd], &key[h * hd..(h + 1) * hd]) * scale;
-        }
-    }
-    for h in 0..nh {
-        kernels::softmax(&mut scores[h * t..(h + 1) * t]);
-    }
-    out.fill(0.0);
-    for (p, &slot) in chain.iter().enumerate() {
-        let value = arena.value(l, slot);
-        for h in 0..nh {
-            kernels::axpy(&mut out[h * hd..(h + 1) * hd], scores[h * t + p], &value[h * hd..(h + 1) * hd]);
-        }
     }
 }
 

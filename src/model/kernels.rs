@@ -1,9 +1,17 @@
-//! The numeric kernels of the CPU inference path: GEMM, LayerNorm, GELU, softmax.
+//! The numeric kernels of the CPU inference path: GEMM, attention over cached rows, LayerNorm,
+//! GELU, softmax.
 //!
-//! GEMMs go to the `gemm` crate (runtime-dispatched SIMD). The rest are plain loops written so
-//! that LLVM vectorises them (fixed-width chunks, no branches in the element loops), with
-//! polynomial `erf` and `exp` that need no libm call per element: these run over every hidden
-//! unit of every new position, so a scalar libm call there would cost as much as the GEMMs.
+//! GEMMs go to the `gemm` crate (runtime-dispatched SIMD). The other kernels are written twice
+//! over one body: the body is plain Rust shaped so LLVM vectorises it (eight independent
+//! accumulators, no branches in element loops, polynomial `erf` and `exp` with no libm call),
+//! and a wrapper compiles it with AVX2 and FMA enabled, chosen at run time where the CPU has
+//! them (Rust's default x86-64 target stops at SSE2). Attention, the one kernel whose shape
+//! LLVM cannot see through (a dot product per cached row and head), also has AVX2 intrinsics.
+//!
+//! Measured on the 2-core Xeon these targets were tuned on: with SSE2 code, attention over the
+//! cached rows took 45% of leaf-evaluation time (GEMMs 33%); the AVX2 kernel brought leaf
+//! evaluation from ~16k to ~23k leaves/s per core. Software prefetching of the cached rows was
+//! tried and measured no gain (the rows of a 40 MB arena mostly come from L3), so it is not here.
 
 use gemm::Parallelism;
 
@@ -51,8 +59,48 @@ pub fn matmul(
     }
 }
 
-/// Adds `bias[n]` to every row of `x[m, n]`.
-pub fn add_bias(x: &mut [f32], bias: &[f32]) {
+/// Whether the AVX2 + FMA versions can run here (cached by the standard library).
+#[inline]
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Defines `pub fn $name(args)` that runs `$body(args)` compiled for AVX2 + FMA where the CPU
+/// has them, and as plain code elsewhere.
+macro_rules! dispatch {
+    ($(#[$doc:meta])* $name:ident => $body:ident ( $($arg:ident : $ty:ty),* )) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if avx2() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+dispatch! {
+    /// Adds `bias[n]` to every row of `x[m, n]`.
+    add_bias => add_bias_body(x: &mut [f32], bias: &[f32])
+}
+
+#[inline(always)]
+fn add_bias_body(x: &mut [f32], bias: &[f32]) {
     for row in x.chunks_exact_mut(bias.len()) {
         for (v, b) in row.iter_mut().zip(bias) {
             *v += b;
@@ -60,16 +108,26 @@ pub fn add_bias(x: &mut [f32], bias: &[f32]) {
     }
 }
 
-/// LayerNorm of each row of `x[m, C]` into `out[m, C]`: `(x - mean) / sqrt(var + eps) * g + b`
-/// with the biased variance, as burn and PyTorch compute it.
-pub fn layer_norm(out: &mut [f32], x: &[f32], gain: &[f32], bias: &[f32], eps: f32) {
+dispatch! {
+    /// LayerNorm of each row of `x[m, C]` into `out[m, C]`: `(x - mean) / sqrt(var + eps) * g + b`
+    /// with the biased variance, as burn and PyTorch compute it.
+    layer_norm => layer_norm_body(out: &mut [f32], x: &[f32], gain: &[f32], bias: &[f32], eps: f32)
+}
+
+#[inline(always)]
+fn layer_norm_body(out: &mut [f32], x: &[f32], gain: &[f32], bias: &[f32], eps: f32) {
     let c = gain.len();
     for (o, row) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
         let mean = sum(row) / c as f32;
-        let mut var = 0.0f32;
-        for &v in row {
-            var += (v - mean) * (v - mean);
+        let mut acc = [0.0f32; 8];
+        let chunks = row.chunks_exact(8);
+        let mut var: f32 = chunks.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+        for ch in chunks {
+            for i in 0..8 {
+                acc[i] += (ch[i] - mean) * (ch[i] - mean);
+            }
         }
+        var += acc.iter().sum::<f32>();
         let inv = 1.0 / (var / c as f32 + eps).sqrt();
         for i in 0..c {
             o[i] = (row[i] - mean) * inv * gain[i] + bias[i];
@@ -79,6 +137,7 @@ pub fn layer_norm(out: &mut [f32], x: &[f32], gain: &[f32], bias: &[f32], eps: f
 
 /// Sum with eight accumulators (vectorisable, and closer to the pairwise sums of the tensor
 /// libraries than one running sum).
+#[inline(always)]
 pub fn sum(x: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = x.chunks_exact(8);
@@ -92,7 +151,7 @@ pub fn sum(x: &[f32]) -> f32 {
 }
 
 /// Dot product with eight accumulators.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -105,17 +164,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
-/// `y += a * x`.
-#[inline]
-pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    for (v, u) in y.iter_mut().zip(x) {
-        *v += a * u;
-    }
-}
-
 /// The error function to ~1e-7 absolute (a rational approximation on [-4, 4], as in Eigen and
 /// XLA; beyond 4 erf is +-1 in f32).
-#[inline]
+#[inline(always)]
 pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
@@ -134,8 +185,14 @@ pub fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// The exact (erf) GELU in place: `x * (1 + erf(x / sqrt 2)) / 2`, burn's and PyTorch's default.
-pub fn gelu(x: &mut [f32]) {
+dispatch! {
+    /// The exact (erf) GELU in place: `x * (1 + erf(x / sqrt 2)) / 2`, burn's and PyTorch's
+    /// default.
+    gelu => gelu_body(x: &mut [f32])
+}
+
+#[inline(always)]
+fn gelu_body(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
@@ -143,7 +200,7 @@ pub fn gelu(x: &mut [f32]) {
 
 /// `e^x` to ~2 ulp, branch-free (Cephes' polynomial after a base-2 range reduction); inputs
 /// below -87 give ~0, as softmax wants.
-#[inline]
+#[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // n = round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed).
@@ -160,16 +217,150 @@ pub fn exp(x: f32) -> f32 {
     y * f32::from_bits(((n as i32 + 127) << 23) as u32)
 }
 
-/// Softmax in place.
-pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut total = 0.0;
+dispatch! {
+    /// Softmax in place.
+    softmax => softmax_body(x: &mut [f32])
+}
+
+#[inline(always)]
+fn softmax_body(x: &mut [f32]) {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let mut max = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    for ch in chunks {
+        for i in 0..8 {
+            lanes[i] = if ch[i] > lanes[i] { ch[i] } else { lanes[i] };
+        }
+    }
+    max = lanes.iter().fold(max, |m, &v| if v > m { v } else { m });
     for v in x.iter_mut() {
         *v = exp(*v - max);
-        total += *v;
     }
-    let inv = 1.0 / total;
+    let inv = 1.0 / sum(x);
     for v in x.iter_mut() {
         *v *= inv;
+    }
+}
+
+/// One query row's causal attention over its chain of cached rows, all heads.
+///
+/// # Shapes
+/// - k, v: the layer's key and value slabs, `[slots, d]`; chain: `[T]` slots, positions
+///   `0..T` of the query's sequence (the query is at `T - 1`)
+/// - q: `[d]` = `[nh, hd]`; out: `[d]`; scores: scratch, at least `[nh, T]`
+#[allow(clippy::too_many_arguments)]
+pub fn attend(
+    k: &[f32],
+    v: &[f32],
+    chain: &[u32],
+    q: &[f32],
+    out: &mut [f32],
+    nh: usize,
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let (d, t) = (q.len(), chain.len());
+    assert!(out.len() == d && scores.len() >= nh * t && d % nh == 0, "attend shapes");
+    #[cfg(target_arch = "x86_64")]
+    if avx2() && (d / nh) % 8 == 0 {
+        // SAFETY: AVX2 and FMA are present (checked); shapes are checked above and every row
+        // access inside goes through a bounds-checked slice.
+        unsafe { attend_avx2(k, v, chain, q, out, nh, scale, scores) };
+        return;
+    }
+    attend_body(k, v, chain, q, out, nh, scale, scores);
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn attend_body(
+    k: &[f32],
+    v: &[f32],
+    chain: &[u32],
+    q: &[f32],
+    out: &mut [f32],
+    nh: usize,
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let (d, t) = (q.len(), chain.len());
+    let hd = d / nh;
+    // Scores: one pass over the keys, each key row read once for all heads.
+    for (p, &slot) in chain.iter().enumerate() {
+        let key = &k[slot as usize * d..(slot as usize + 1) * d];
+        for h in 0..nh {
+            scores[h * t + p] = dot(&q[h * hd..(h + 1) * hd], &key[h * hd..(h + 1) * hd]) * scale;
+        }
+    }
+    for h in 0..nh {
+        softmax_body(&mut scores[h * t..(h + 1) * t]);
+    }
+    out.fill(0.0);
+    for (p, &slot) in chain.iter().enumerate() {
+        let value = &v[slot as usize * d..(slot as usize + 1) * d];
+        for h in 0..nh {
+            let a = scores[h * t + p];
+            for (o, x) in out[h * hd..(h + 1) * hd].iter_mut().zip(&value[h * hd..(h + 1) * hd]) {
+                *o += a * x;
+            }
+        }
+    }
+}
+
+/// [`attend_body`] with AVX2 intrinsics: the head width a multiple of 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn attend_avx2(
+    k: &[f32],
+    v: &[f32],
+    chain: &[u32],
+    q: &[f32],
+    out: &mut [f32],
+    nh: usize,
+    scale: f32,
+    scores: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let (d, t) = (q.len(), chain.len());
+    let hd = d / nh;
+    for (p, &slot) in chain.iter().enumerate() {
+        let key = &k[slot as usize * d..(slot as usize + 1) * d];
+        for h in 0..nh {
+            let (qh, kh) = (&q[h * hd..(h + 1) * hd], &key[h * hd..(h + 1) * hd]);
+            let mut acc = _mm256_setzero_ps();
+            for j in (0..hd).step_by(8) {
+                // SAFETY: j + 8 <= hd = qh.len() = kh.len().
+                let (a, b) =
+                    unsafe { (_mm256_loadu_ps(qh.as_ptr().add(j)), _mm256_loadu_ps(kh.as_ptr().add(j))) };
+                acc = _mm256_fmadd_ps(a, b, acc);
+            }
+            // Horizontal sum of the 8 lanes.
+            let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            scores[h * t + p] = _mm_cvtss_f32(s) * scale;
+        }
+    }
+    for h in 0..nh {
+        softmax_body(&mut scores[h * t..(h + 1) * t]);
+    }
+    out.fill(0.0);
+    for (p, &slot) in chain.iter().enumerate() {
+        let value = &v[slot as usize * d..(slot as usize + 1) * d];
+        for h in 0..nh {
+            let a = _mm256_set1_ps(scores[h * t + p]);
+            let (oh, vh) = (&mut out[h * hd..(h + 1) * hd], &value[h * hd..(h + 1) * hd]);
+            for j in (0..hd).step_by(8) {
+                // SAFETY: j + 8 <= hd = oh.len() = vh.len().
+                unsafe {
+                    let o = oh.as_mut_ptr().add(j);
+                    _mm256_storeu_ps(
+                        o,
+                        _mm256_fmadd_ps(a, _mm256_loadu_ps(vh.as_ptr().add(j)), _mm256_loadu_ps(o)),
+                    );
+                }
+            }
+        }
     }
 }
