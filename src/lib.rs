@@ -4,6 +4,7 @@
 
 pub use ponder_env as env;
 
+pub mod cli;
 pub mod eval;
 pub mod experiment;
 pub mod model;
