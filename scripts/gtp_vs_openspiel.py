@@ -7,7 +7,8 @@ subclasses it only to translate moves between OpenSpiel's action ids and our ver
 column; Hex `c3` with action = row*N + col, first player joining top and bottom in both). It
 then plays whole games of Ponder against OpenSpiel's uniform random bot, its C++ MCTSBot (UCT
 with random rollouts) and, for tic-tac-toe, perfect alpha-beta play, alternating colours, and
-prints Ponder's wins, draws and losses.
+prints Ponder's wins, draws and losses. (Alpha-beta is deterministic, and so is Ponder with a
+checkpoint, no rollouts and no noise: those games repeat, one per colour.)
 
     pip install open_spiel
     cargo build --release
@@ -119,18 +120,21 @@ def play(game, bots):
 
 
 def opponents(name, game, sims, seed):
-    """OpenSpiel's bots to play against, by name."""
+    """OpenSpiel's bots to play against, by name: each makes a bot for (player, game number)."""
     rng = np.random.RandomState(seed)
+
+    def mcts(player, g):
+        # MCTSBot(game, evaluator, uct_c, max_simulations, max_memory_mb, solve, seed, verbose);
+        # a new seed every game, so that the games differ.
+        s = seed * 1000 + g
+        return pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, s), 2.0, sims, 1000, False, s, False)
+
     bots = [
-        ("random", lambda player: uniform_random.UniformRandomBot(player, rng)),
-        (
-            f"mcts{sims}",
-            # MCTSBot(game, evaluator, uct_c, max_simulations, max_memory_mb, solve, seed, verbose)
-            lambda player: pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, seed), 2.0, sims, 1000, False, seed, False),
-        ),
+        ("random", lambda player, g: uniform_random.UniformRandomBot(player, rng)),
+        (f"mcts{sims}", mcts),
     ]
     if name == "tictactoe":
-        bots.append(("alphabeta", lambda player: AlphaBetaBot(game)))
+        bots.append(("alphabeta", lambda player, g: AlphaBetaBot(game)))
     return bots
 
 
@@ -165,7 +169,7 @@ def main():
                 me = g % 2  # ponder is the first player in even games
                 bots = [None, None]
                 bots[me] = ponder
-                bots[1 - me] = make(1 - me)
+                bots[1 - me] = make(1 - me, g)
                 result = play(game, bots)[me]
                 wins += result > 0
                 draws += result == 0
