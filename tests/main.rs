@@ -2,3 +2,4 @@
 mod search;
 mod model;
 mod cli;
+mod experiment;

@@ -271,6 +271,9 @@ impl ExperimentConfig {
             bail!("field `replay.window` must be positive");
         }
         self.train.validate().map_err(|e| anyhow::anyhow!("section `train`: {e}"))?;
+        if !(self.train.lr > 0.0 && self.train.lr < 1.0) {
+            bail!("field `train.lr` must be in (0, 1) (got {})", self.train.lr);
+        }
         if !(0.0..=1.0).contains(&self.learn.value_target_mix) {
             bail!("field `learn.value_target_mix` must be in [0, 1] (got {})", self.learn.value_target_mix);
         }
