@@ -89,7 +89,6 @@ fn eval_writes_one_contract_line_per_task_and_correct_agrees_with_the_true_sum()
             format!("{{\"id\": \"t{i}\", \"prompt\": \"{a}+{b}\"}}")
         })
         .collect();
-    // Tasks whose answers the model can hardly miss, so both verdicts are exercised.
     lines.push(r#"{"id": "zero", "prompt": "0+0"}"#.into());
     lines.insert(2, "not json at all".into());
     lines.insert(5, r#"{"id": "nop"}"#.into());
