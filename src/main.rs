@@ -138,7 +138,7 @@ fn run(
     }
     let cfg = ExperimentConfig::load(&path, &set)?;
     let t0 = std::time::Instant::now();
-    let summary = experiment::run(&cfg, &RunOptions { out, resume, quiet })?;
+    let summary = experiment::run(&cfg, &RunOptions { out, resume, quiet, command: Some(command_line()) })?;
     println!("\n{}", summary.table);
     println!(
         "{} iterations in {:.0} s. Results in {}: metrics.csv, report.md, plots (*.svg), checkpoints/latest.",
@@ -147,4 +147,14 @@ fn run(
         summary.out.display()
     );
     Ok(())
+}
+
+/// The command line as typed (`ponder` with no arguments is the quickstart run).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        "cargo run --release   (= ponder run experiments/quickstart.toml)".into()
+    } else {
+        format!("ponder {}", args.join(" "))
+    }
 }

@@ -47,7 +47,7 @@ fn tmp(name: &str) -> PathBuf {
 fn run_tiny(text: &str, out: &Path, sets: &[&str]) -> ponder::experiment::Summary {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let cfg = ExperimentConfig::parse(text, &sets).unwrap();
-    run(&cfg, &RunOptions { out: Some(out.to_path_buf()), resume: false, quiet: true }).unwrap()
+    run(&cfg, &RunOptions { out: Some(out.to_path_buf()), quiet: true, ..Default::default() }).unwrap()
 }
 
 /// metrics.csv without its wall-time columns (the only ones allowed to differ between runs).
@@ -91,7 +91,10 @@ fn a_tiny_game_loop_runs_end_to_end_and_writes_every_output() {
     assert!((0.0..=1.0).contains(&v));
     // The resolved config reads back as the same experiment.
     let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
-    assert_eq!(ExperimentConfig::parse(&resolved, &[]).unwrap(), ExperimentConfig::parse(TINY_GAME, &[]).unwrap());
+    assert_eq!(
+        ExperimentConfig::parse(&resolved, &[]).unwrap(),
+        ExperimentConfig::parse(TINY_GAME, &[]).unwrap()
+    );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("System 1") && report.contains("![") && report.contains("optimal-move rate"));
 }
@@ -177,7 +180,13 @@ tasks = 12
     let s = run_tiny(text, &out, &[]);
     let last = s.rows.last().unwrap();
     assert_eq!(last.get("level"), Some(2.0), "promote_at = 0 climbs a level per iteration");
-    for c in ["s1_accuracy", "s2_accuracy", "s1_model_calls_per_task", "s2_forward_positions_per_task", "eval_tasks"] {
+    for c in [
+        "s1_accuracy",
+        "s2_accuracy",
+        "s1_model_calls_per_task",
+        "s2_forward_positions_per_task",
+        "eval_tasks",
+    ] {
         assert!(last.get(c).is_some(), "{c} missing");
     }
     assert_eq!(last.get("eval_tasks"), Some(12.0));
@@ -231,7 +240,8 @@ fn unknown_keys_and_bad_values_are_errors_that_name_them() {
 
 #[test]
 fn overrides_and_partial_tables_keep_the_other_defaults() {
-    let c = ExperimentConfig::parse("[selfplay.search]\nsimulations = 7\n", &["learn.steps=3".into()]).unwrap();
+    let c =
+        ExperimentConfig::parse("[selfplay.search]\nsimulations = 7\n", &["learn.steps=3".into()]).unwrap();
     assert_eq!(c.selfplay.search.simulations, 7);
     assert_eq!(c.learn.steps, 3);
     let d = ExperimentConfig::default();
@@ -241,7 +251,10 @@ fn overrides_and_partial_tables_keep_the_other_defaults() {
         &[],
     )
     .unwrap();
-    assert!(matches!(g.selfplay.search.algorithm, ponder::search::Algorithm::Gumbel { max_considered: 4, .. }));
+    assert!(matches!(
+        g.selfplay.search.algorithm,
+        ponder::search::Algorithm::Gumbel { max_considered: 4, .. }
+    ));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use ponder::env::tictactoe::{Solver, TicTacToe, TicTacToeState};
 use ponder::env::{vocab, Env, State, Token};
 use ponder::search::select::considered_visit_table;
 use ponder::search::{
-    decode, mcts, Algorithm, Decoder, Evaluations, Evaluator, Fpu, Leaf, Rerank, RootNoise, Rollout, Search,
+    decode, mcts, Algorithm, Decoder, Evaluations, Evaluator, Fpu, Leaf, Rerank, Rollout, RootNoise, Search,
     SearchConfig, Uniform, NO_CACHE,
 };
 use rand::{Rng, SeedableRng};
@@ -21,7 +21,12 @@ fn cell(name: &str) -> Token {
 }
 
 /// Runs one search and returns it (for inspecting the tree) with the chosen action.
-fn search<S: State, E: Evaluator<S>>(state: S, two_player: bool, ev: &mut E, cfg: &SearchConfig) -> (Search<S>, Token) {
+fn search<S: State, E: Evaluator<S>>(
+    state: S,
+    two_player: bool,
+    ev: &mut E,
+    cfg: &SearchConfig,
+) -> (Search<S>, Token) {
     let mut s = Search::new(state, two_player, 7);
     mcts::run(std::slice::from_mut(&mut s), ev, cfg);
     let a = s.result(cfg, 0.0).action;
@@ -83,7 +88,8 @@ fn root_values_converge_to_minimax_values_as_simulations_grow() {
     let mut errors = Vec::new();
     for sims in [16, 256, 4096] {
         let cfg = SearchConfig::puct(sims);
-        let mut searches: Vec<Search<TicTacToeState>> = sample.iter().map(|&p| Search::new(p, true, 3)).collect();
+        let mut searches: Vec<Search<TicTacToeState>> =
+            sample.iter().map(|&p| Search::new(p, true, 3)).collect();
         mcts::run(&mut searches, &mut Uniform::default(), &cfg);
         let err: f32 = searches
             .iter()
@@ -100,9 +106,11 @@ fn root_values_converge_to_minimax_values_as_simulations_grow() {
 #[test]
 fn chooses_optimal_moves_in_every_position_given_enough_simulations() {
     let solver = Solver::new();
-    let positions: Vec<TicTacToeState> = solver.positions().into_iter().filter(|p| !p.is_terminal()).collect();
+    let positions: Vec<TicTacToeState> =
+        solver.positions().into_iter().filter(|p| !p.is_terminal()).collect();
     let cfg = SearchConfig::puct(3000);
-    let mut searches: Vec<Search<TicTacToeState>> = positions.iter().map(|&p| Search::new(p, true, 5)).collect();
+    let mut searches: Vec<Search<TicTacToeState>> =
+        positions.iter().map(|&p| Search::new(p, true, 5)).collect();
     mcts::run(&mut searches, &mut Uniform::default(), &cfg);
     let mut wrong = 0;
     for (s, p) in searches.iter_mut().zip(&positions) {
@@ -137,7 +145,8 @@ fn searches_are_deterministic_for_a_seed() {
 fn lockstep_batches_equal_single_searches() {
     let cfg = SearchConfig::gumbel(32, 1.0);
     let starts = [ttt(""), ttt("a1"), ttt("b2 c3"), ttt("a1 b1 c1")];
-    let mut together: Vec<Search<TicTacToeState>> = starts.iter().enumerate().map(|(i, &p)| Search::new(p, true, i as u64)).collect();
+    let mut together: Vec<Search<TicTacToeState>> =
+        starts.iter().enumerate().map(|(i, &p)| Search::new(p, true, i as u64)).collect();
     mcts::run(&mut together, &mut Uniform::default(), &cfg);
     for (i, &p) in starts.iter().enumerate() {
         let mut alone = Search::new(p, true, i as u64);

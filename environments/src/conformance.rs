@@ -120,7 +120,10 @@ mod tests {
     fn every_environment_conforms() {
         let mut specs: Vec<String> = REGISTRY.iter().map(|i| i.name.to_string()).collect();
         specs.extend(["hex:size=3", "hex:size=11", "addition:digits=1-12"].map(String::from));
-        specs.extend(["addition:scratchpad=lsd", "multiplication:scratchpad=msd", "game24:format=steps"].map(String::from));
+        specs.extend(
+            ["addition:scratchpad=lsd", "multiplication:scratchpad=msd", "game24:format=steps"]
+                .map(String::from),
+        );
         specs.push("code:depth=1-2".into());
         for spec in specs {
             let env: AnyEnv = spec.parse().unwrap();

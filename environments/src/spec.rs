@@ -89,10 +89,7 @@ impl FromStr for AnyEnv {
         let (name, rest) = text.split_once(':').unwrap_or((text, ""));
         let info = REGISTRY.iter().find(|i| i.name == name).ok_or_else(|| {
             let names: Vec<_> = REGISTRY.iter().map(|i| i.name).collect();
-            EnvError::BadSpec(format!(
-                "unknown environment {name:?}; known: {}",
-                names.join(", ")
-            ))
+            EnvError::BadSpec(format!("unknown environment {name:?}; known: {}", names.join(", ")))
         })?;
         let mut p = Params::parse(info, rest)?;
         let env = match name {
@@ -123,10 +120,7 @@ impl Params {
         let mut values = BTreeMap::new();
         for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| {
-                EnvError::BadSpec(format!(
-                    "{}: parameter {part:?} should be key=value",
-                    env.name
-                ))
+                EnvError::BadSpec(format!("{}: parameter {part:?} should be key=value", env.name))
             })?;
             let k = k.trim();
             if !env.params.iter().any(|p| p.name == k) {
@@ -155,12 +149,7 @@ impl Params {
     /// The raw value of `key`, or its registry default.
     pub fn raw(&mut self, key: &str) -> String {
         self.values.remove(key).unwrap_or_else(|| {
-            self.env
-                .params
-                .iter()
-                .find(|p| p.name == key)
-                .map(|p| p.default.to_string())
-                .unwrap_or_default()
+            self.env.params.iter().find(|p| p.name == key).map(|p| p.default.to_string()).unwrap_or_default()
         })
     }
 

@@ -215,7 +215,8 @@ impl Env for TicTacToe {
     /// `count` 0: every non-terminal reachable position (4,520); else a seeded sample of `count`.
     fn graded_positions(&self, seed: u64, count: usize) -> Vec<TicTacToeState> {
         use rand::seq::SliceRandom;
-        let mut all: Vec<TicTacToeState> = Solver::new().positions().into_iter().filter(|p| !p.is_terminal()).collect();
+        let mut all: Vec<TicTacToeState> =
+            Solver::new().positions().into_iter().filter(|p| !p.is_terminal()).collect();
         all.sort_by_key(|p| (p.moves(), p.index()));
         if count > 0 && count < all.len() {
             let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);

@@ -36,9 +36,8 @@ pub const MAX_SIDE: usize = 11;
 
 const SPECIALS: [&str; 5] = ["<pad>", "<bos>", "<eos>", "<sep>", "<step>"];
 const CHARS: &str = "0123456789 \n+-*/%()=<>!,:.;?|_abcdefghijklmnopqrstuvwxyz";
-const WORDS: [&str; 14] = [
-    "//", "<=", ">=", "==", "!=", "and", "or", "not", "if", "else", "abs", "min", "max", "left:",
-];
+const WORDS: [&str; 14] =
+    ["//", "<=", ">=", "==", "!=", "and", "or", "not", "if", "else", "abs", "min", "max", "left:"];
 
 /// Number of symbols in the vocabulary.
 pub const VOCAB_SIZE: usize = SPECIALS.len() + CHARS.len() + WORDS.len() + MAX_SIDE * MAX_SIDE;
@@ -99,10 +98,7 @@ pub fn digit_value(t: Token) -> Option<u32> {
 /// # Panics
 /// If `w` is not one of the words: for constants in environment code only.
 pub fn word(w: &str) -> Token {
-    let i = WORDS
-        .iter()
-        .position(|x| *x == w)
-        .unwrap_or_else(|| panic!("{w:?} is not a vocabulary word"));
+    let i = WORDS.iter().position(|x| *x == w).unwrap_or_else(|| panic!("{w:?} is not a vocabulary word"));
     (SPECIALS.len() + CHARS.len() + i) as Token
 }
 
@@ -171,9 +167,7 @@ pub fn encode_into(text: &str, out: &mut Vec<Token>) -> Result<(), EnvError> {
         }
         let c = rest.chars().next().expect("rest is not empty");
         let t = char_token(c).ok_or_else(|| {
-            EnvError::BadText(format!(
-                "character {c:?} at byte {pos} of {text:?} is not in the vocabulary"
-            ))
+            EnvError::BadText(format!("character {c:?} at byte {pos} of {text:?} is not in the vocabulary"))
         })?;
         out.push(t);
         rest = &rest[c.len_utf8()..];

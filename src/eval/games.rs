@@ -37,8 +37,11 @@ impl<V> SearchPlayer<V> {
 
 impl<S: State, V: Evaluator<S>> Player<S> for SearchPlayer<V> {
     fn choose(&mut self, states: &[&S], seeds: &[u64]) -> Vec<Token> {
-        let mut searches: Vec<Search<S>> =
-            states.iter().zip(seeds).map(|(s, &seed)| Search::new((*s).clone(), self.two_player, seed)).collect();
+        let mut searches: Vec<Search<S>> = states
+            .iter()
+            .zip(seeds)
+            .map(|(s, &seed)| Search::new((*s).clone(), self.two_player, seed))
+            .collect();
         mcts::run(&mut searches, &mut self.ev, &self.cfg);
         let moves = searches
             .iter_mut()
@@ -133,7 +136,13 @@ impl MatchResult {
 
 /// Plays `games` games of `a` against `b`, alternating who moves first (`a` first in even
 /// games), all in lockstep. `seed` fixes every random draw.
-pub fn play_match<E: Env>(env: &E, a: &mut dyn Player<E::State>, b: &mut dyn Player<E::State>, games: u32, seed: u64) -> MatchResult {
+pub fn play_match<E: Env>(
+    env: &E,
+    a: &mut dyn Player<E::State>,
+    b: &mut dyn Player<E::State>,
+    games: u32,
+    seed: u64,
+) -> MatchResult {
     assert_eq!(env.kind(), Kind::Game, "matches are for games");
     let start = env.start("").expect("the empty history is a legal start");
     let mut states: Vec<E::State> = vec![start; games as usize];
@@ -185,8 +194,14 @@ pub fn play_match<E: Env>(env: &E, a: &mut dyn Player<E::State>, b: &mut dyn Pla
 
 /// The share of `positions` where `player` chooses a move the oracle calls optimal (positions the
 /// oracle cannot solve are skipped). Returns (rate, positions graded).
-pub fn optimal_move_rate<S: State>(oracle: &dyn Oracle<S>, positions: &[S], player: &mut dyn Player<S>, seed: u64) -> (f64, usize) {
-    let graded: Vec<(&S, Vec<Token>)> = positions.iter().filter_map(|p| oracle.optimal_actions(p).map(|o| (p, o))).collect();
+pub fn optimal_move_rate<S: State>(
+    oracle: &dyn Oracle<S>,
+    positions: &[S],
+    player: &mut dyn Player<S>,
+    seed: u64,
+) -> (f64, usize) {
+    let graded: Vec<(&S, Vec<Token>)> =
+        positions.iter().filter_map(|p| oracle.optimal_actions(p).map(|o| (p, o))).collect();
     if graded.is_empty() {
         return (0.0, 0);
     }

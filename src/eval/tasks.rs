@@ -22,7 +22,13 @@ pub struct TaskOutcome {
 }
 
 /// Answers every task with a System 1 decoder (all in lockstep).
-pub fn system1<E: Env, V: Evaluator<E::State> + ?Sized>(env: &E, ev: &mut V, decoder: &Decoder, tasks: &[Task], seed: u64) -> Vec<TaskOutcome> {
+pub fn system1<E: Env, V: Evaluator<E::State> + ?Sized>(
+    env: &E,
+    ev: &mut V,
+    decoder: &Decoder,
+    tasks: &[Task],
+    seed: u64,
+) -> Vec<TaskOutcome> {
     let mut starts = Vec::new();
     let mut ok = Vec::new();
     for t in tasks {
@@ -49,7 +55,13 @@ pub fn system1<E: Env, V: Evaluator<E::State> + ?Sized>(env: &E, ev: &mut V, dec
 }
 
 /// Answers every task with System 2: a search at every decision (all tasks in lockstep).
-pub fn system2<E: Env, V: Evaluator<E::State> + ?Sized>(env: &E, ev: &mut V, search: &SearchConfig, tasks: &[Task], seed: u64) -> Vec<TaskOutcome> {
+pub fn system2<E: Env, V: Evaluator<E::State> + ?Sized>(
+    env: &E,
+    ev: &mut V,
+    search: &SearchConfig,
+    tasks: &[Task],
+    seed: u64,
+) -> Vec<TaskOutcome> {
     let work: Vec<Assignment> = tasks
         .iter()
         .enumerate()
@@ -69,7 +81,14 @@ pub fn system2<E: Env, V: Evaluator<E::State> + ?Sized>(env: &E, ev: &mut V, sea
 fn grade<E: Env>(env: &E, t: &Task, state: &E::State, compute: Compute) -> TaskOutcome {
     let answer = env.answer(state);
     let g = env.grade(t, &answer);
-    TaskOutcome { id: t.id.clone(), prompt: t.prompt.clone(), answer, correct: g.correct, reason: g.reason, compute }
+    TaskOutcome {
+        id: t.id.clone(),
+        prompt: t.prompt.clone(),
+        answer,
+        correct: g.correct,
+        reason: g.reason,
+        compute,
+    }
 }
 
 fn unparsable<E: Env>(env: &E, t: &Task) -> TaskOutcome {

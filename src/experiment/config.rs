@@ -232,7 +232,8 @@ impl ExperimentConfig {
     /// Reads `path`, applies `--set key=value` overrides, and validates. Errors name the file and
     /// the key.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::parse(&text, overrides).with_context(|| format!("in {}", path.display()))
     }
 
@@ -257,7 +258,11 @@ impl ExperimentConfig {
         let _ = env;
         let m = &self.model;
         if m.d_model == 0 || m.n_layer == 0 || m.n_head == 0 || m.d_model % m.n_head != 0 {
-            bail!("field `model`: d_model ({}) must be a positive multiple of n_head ({}), with n_layer > 0", m.d_model, m.n_head);
+            bail!(
+                "field `model`: d_model ({}) must be a positive multiple of n_head ({}), with n_layer > 0",
+                m.d_model,
+                m.n_head
+            );
         }
         if m.block_size < 8 {
             bail!("field `model.block_size` must be at least 8 (got {})", m.block_size);
@@ -277,7 +282,9 @@ impl ExperimentConfig {
         if !(0.0..=1.0).contains(&self.learn.value_target_mix) {
             bail!("field `learn.value_target_mix` must be in [0, 1] (got {})", self.learn.value_target_mix);
         }
-        if !(0.0..=1.0).contains(&self.curriculum.promote_at) || !(0.0..=1.0).contains(&self.curriculum.replay_easier) {
+        if !(0.0..=1.0).contains(&self.curriculum.promote_at)
+            || !(0.0..=1.0).contains(&self.curriculum.replay_easier)
+        {
             bail!("fields `curriculum.promote_at` and `curriculum.replay_easier` must be in [0, 1]");
         }
         if self.eval.every == 0 {
@@ -305,7 +312,9 @@ fn check_search(field: &str, s: &SearchConfig) -> Result<()> {
             }
             if let RootNoise::Dirichlet { alpha, weight } = root_noise {
                 if *alpha <= 0.0 || !(0.0..=1.0).contains(weight) {
-                    bail!("field `{field}.algorithm.root_noise`: alpha must be positive and weight in [0, 1]");
+                    bail!(
+                        "field `{field}.algorithm.root_noise`: alpha must be positive and weight in [0, 1]"
+                    );
                 }
             }
         }

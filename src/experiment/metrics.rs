@@ -39,10 +39,12 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     }
     let tmp = path.with_extension("csv.tmp");
     {
-        let mut w = csv::Writer::from_path(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut w =
+            csv::Writer::from_path(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         w.write_record(&header)?;
         for r in rows {
-            let cells: Vec<String> = header.iter().map(|h| r.get(h).map(format_cell).unwrap_or_default()).collect();
+            let cells: Vec<String> =
+                header.iter().map(|h| r.get(h).map(format_cell).unwrap_or_default()).collect();
             w.write_record(&cells)?;
         }
         w.flush()?;

@@ -32,7 +32,9 @@ pub fn draw(dir: &Path, rows: &[Row], x_column: &str, chart: &Chart<'_>) -> Resu
     let series: Vec<(String, Vec<(f64, f64)>)> = chart
         .columns
         .iter()
-        .map(|c| (c.clone(), rows.iter().filter_map(|r| Some((r.get(x_column)?, r.get(c)?))).collect::<Vec<_>>()))
+        .map(|c| {
+            (c.clone(), rows.iter().filter_map(|r| Some((r.get(x_column)?, r.get(c)?))).collect::<Vec<_>>())
+        })
         .filter(|(_, pts)| !pts.is_empty())
         .collect();
     if series.is_empty() {
@@ -61,7 +63,8 @@ pub fn draw(dir: &Path, rows: &[Row], x_column: &str, chart: &Chart<'_>) -> Resu
                 .map_err(|e| anyhow!("{e}"))?
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-            c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(|e| anyhow!("{e}"))?;
+            c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| anyhow!("{e}"))?;
         }
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -92,7 +95,13 @@ fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// Draws a log-x chart of `(compute, metric)` series, one line per method, for `compare`.
-pub fn draw_log_x(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)]) -> Result<()> {
+pub fn draw_log_x(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<()> {
     let xs: Vec<f64> = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0.max(1e-9))).collect();
     let (x0, x1) = (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(0.0, f64::max));
     let (x0, x1) = if x0.is_finite() && x1 > x0 { (x0 * 0.8, x1 * 1.25) } else { (1.0, 10.0) };
@@ -114,7 +123,8 @@ pub fn draw_log_x(path: &Path, title: &str, x_label: &str, y_label: &str, series
                 .map_err(|e| anyhow!("{e}"))?
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-            c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(|e| anyhow!("{e}"))?;
+            c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| anyhow!("{e}"))?;
         }
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))

@@ -54,7 +54,12 @@ fn charts(rows: &[Row], kind: Kind) -> Vec<Chart<'static>> {
                 y_label: "accuracy",
                 columns: pick(&["s1_accuracy", "s2_accuracy", "selfplay_correct"]),
             });
-            out.push(Chart { file: "level.svg", title: "Curriculum level", y_label: "level", columns: pick(&["level"]) });
+            out.push(Chart {
+                file: "level.svg",
+                title: "Curriculum level",
+                y_label: "level",
+                columns: pick(&["level"]),
+            });
         }
     }
     out
@@ -73,7 +78,9 @@ pub fn draw_plots(dir: &Path, rows: &[Row], kind: Kind) -> Result<Vec<String>> {
 
 /// The System 1 / System 2 table of the last evaluated iteration, as markdown.
 pub fn final_table(rows: &[Row], kind: Kind) -> String {
-    let Some(last) = rows.iter().rev().find(|r| r.get("s1_optimal_move_rate").or(r.get("s1_accuracy")).or(r.get("s1_vs_random_score")).is_some()) else {
+    let Some(last) = rows.iter().rev().find(|r| {
+        r.get("s1_optimal_move_rate").or(r.get("s1_accuracy")).or(r.get("s1_vs_random_score")).is_some()
+    }) else {
         return "no evaluation yet\n".into();
     };
     let metrics: Vec<(&str, String)> = match kind {
@@ -92,7 +99,10 @@ pub fn final_table(rows: &[Row], kind: Kind) -> String {
             m.into_iter()
                 .map(|(label, key)| {
                     let label = if key.starts_with("vs_mcts") {
-                        format!("{label} ({} sims)", key.trim_start_matches("vs_mcts").trim_end_matches("_score"))
+                        format!(
+                            "{label} ({} sims)",
+                            key.trim_start_matches("vs_mcts").trim_end_matches("_score")
+                        )
                     } else {
                         label.to_string()
                     };
@@ -116,14 +126,42 @@ pub fn final_table(rows: &[Row], kind: Kind) -> String {
         if a.is_none() && b.is_none() {
             continue;
         }
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.3}") });
+        let f = |v: Option<f64>| {
+            v.map_or("-".to_string(), |v| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.3}") })
+        };
         let _ = writeln!(s, "| {label} | {} | {} |", f(a), f(b));
     }
     s
 }
 
+/// The machine, in words: CPU model, logical cores, memory (Linux; "unknown" elsewhere).
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or("?".into(), |kib| format!("{:.0}", kib / 1024.0 / 1024.0));
+    format!("{cpu}, {cores} logical cores, {mem_gib} GiB, {}", std::env::consts::OS)
+}
+
 /// Writes `report.md`: the setup, the final table, the curves.
-pub fn write_report(dir: &Path, cfg: &ExperimentConfig, rows: &[Row], kind: Kind) -> Result<()> {
+pub fn write_report(
+    dir: &Path,
+    cfg: &ExperimentConfig,
+    rows: &[Row],
+    kind: Kind,
+    command: Option<&str>,
+) -> Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", cfg.name);
     let _ = writeln!(
@@ -141,9 +179,16 @@ pub fn write_report(dir: &Path, cfg: &ExperimentConfig, rows: &[Row], kind: Kind
         cfg.selfplay.episodes,
         cfg.selfplay.search.simulations
     );
-    if let Some(w) = rows.last().and_then(|r| r.get("wall_seconds")) {
-        let _ = writeln!(s, "Wall time so far: {:.0} s.\n", w);
+    let _ = writeln!(s, "## Run\n");
+    if let Some(c) = command {
+        let _ = writeln!(s, "- command: `{c}`");
     }
+    let _ = writeln!(s, "- seed: {}", cfg.seed);
+    if let Some(w) = rows.last().and_then(|r| r.get("wall_seconds")) {
+        let _ = writeln!(s, "- wall time: {w:.0} s for {} iterations", rows.len());
+    }
+    let _ = writeln!(s, "- machine: {}", machine());
+    let _ = writeln!(s, "- version: ponder {}\n", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(s, "## System 1 against System 2\n\n{}", final_table(rows, kind));
     let _ = writeln!(s, "## Curves\n");
     for c in charts(rows, kind) {

@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// One line per iteration instead of progress bars.
     pub quiet: bool,
+    /// The command line that started the run, for the report.
+    pub command: Option<String>,
 }
 
 /// What a finished run reports.
@@ -98,13 +100,19 @@ struct Runner<E: Env> {
 impl<E: Env> Runner<E> {
     fn new(env: E, cfg: ExperimentConfig, opts: &RunOptions) -> Result<Self> {
         let out = opts.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&cfg.name));
-        std::fs::create_dir_all(out.join("checkpoints")).with_context(|| format!("cannot create {}", out.display()))?;
+        std::fs::create_dir_all(out.join("checkpoints"))
+            .with_context(|| format!("cannot create {}", out.display()))?;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
         let latest = out.join("checkpoints").join("latest");
         let (learner, replay, state) = if opts.resume && checkpoint_exists(&latest) {
             let (learner, meta) = checkpoint::load_learner(&latest)?;
             if meta.env != env.spec() {
-                bail!("{}: the checkpoint was trained on {}, the config says {}", latest.display(), meta.env, env.spec());
+                bail!(
+                    "{}: the checkpoint was trained on {}, the config says {}",
+                    latest.display(),
+                    meta.env,
+                    env.spec()
+                );
             }
             let state: LoopState = serde_json::from_value(meta.extra.clone())
                 .with_context(|| format!("{}: meta.json has no loop state", latest.display()))?;
@@ -129,7 +137,18 @@ impl<E: Env> Runner<E> {
         } else {
             None
         };
-        Ok(Runner { env, cfg, opts: opts.clone(), out, learner, replay, state, best, pool, started: Instant::now() })
+        Ok(Runner {
+            env,
+            cfg,
+            opts: opts.clone(),
+            out,
+            learner,
+            replay,
+            state,
+            best,
+            pool,
+            started: Instant::now(),
+        })
     }
 
     fn run(mut self) -> Result<Summary> {
@@ -169,7 +188,10 @@ impl<E: Env> Runner<E> {
         row.push("episodes", episodes.len() as f64);
         row.push("replay_episodes", self.replay.len() as f64);
         row.push("level", self.state.level as f64);
-        row.push(if self.env.kind() == Kind::Game { "selfplay_first_player_wins" } else { "selfplay_correct" }, correct);
+        row.push(
+            if self.env.kind() == Kind::Game { "selfplay_first_player_wins" } else { "selfplay_correct" },
+            correct,
+        );
         row.push("selfplay_model_calls", spent.model_calls as f64);
         row.push("selfplay_forward_positions", spent.forward_positions as f64);
 
@@ -224,7 +246,9 @@ impl<E: Env> Runner<E> {
                 let seed = episode_seed(self.cfg.seed, iter as u64, i);
                 let level = if !use_curriculum {
                     levels - 1
-                } else if self.state.level > 0 && (seed % 1000) as f64 / 1000.0 < self.cfg.curriculum.replay_easier {
+                } else if self.state.level > 0
+                    && (seed % 1000) as f64 / 1000.0 < self.cfg.curriculum.replay_easier
+                {
                     (seed >> 20) as u32 % self.state.level
                 } else {
                     self.state.level
@@ -244,7 +268,9 @@ impl<E: Env> Runner<E> {
                 .map(|chunk| {
                     let mut ev = policy.evaluator();
                     let eps = match sp.targets {
-                        Targets::Verified => sampled_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, chunk),
+                        Targets::Verified => {
+                            sampled_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, chunk)
+                        }
                         Targets::Search | Targets::ChosenAction => search_episodes(env, &mut ev, sp, chunk),
                     };
                     bar.inc(chunk.len() as u64);
@@ -297,7 +323,13 @@ impl<E: Env> Runner<E> {
                 .collect();
             examples += batch.len();
             let l = self.learner.step(&batch);
-            for (s, v) in sums.iter_mut().zip([l.policy as f64, l.value as f64, l.total as f64, l.grad_norm as f64, l.lr]) {
+            for (s, v) in sums.iter_mut().zip([
+                l.policy as f64,
+                l.value as f64,
+                l.total as f64,
+                l.grad_norm as f64,
+                l.lr,
+            ]) {
                 *s += v;
             }
             bar.inc(1);
@@ -345,7 +377,13 @@ impl<E: Env> Runner<E> {
     }
 
     /// The optimal-move rate with positions split across the worker threads.
-    fn parallel_rate(&self, policy: &Policy, oracle: &dyn ponder_env::Oracle<E::State>, positions: &[E::State], cfg: &SearchConfig) -> (f64, usize) {
+    fn parallel_rate(
+        &self,
+        policy: &Policy,
+        oracle: &dyn ponder_env::Oracle<E::State>,
+        positions: &[E::State],
+        cfg: &SearchConfig,
+    ) -> (f64, usize) {
         let chunk = (self.cfg.selfplay.batch as usize).max(1);
         let parts: Vec<(f64, usize)> = self.pool.install(|| {
             positions
@@ -414,7 +452,8 @@ impl<E: Env> Runner<E> {
         let mut a = SearchPlayer::new(new.evaluator(), cfg.clone(), true);
         let mut b = SearchPlayer::new(best.evaluator(), cfg.clone(), true);
         // Deterministic players would repeat one game: sample the first moves by the prior.
-        let r = games::play_match(&self.env, &mut a, &mut b, self.cfg.eval.games, self.cfg.seed ^ iter as u64);
+        let r =
+            games::play_match(&self.env, &mut a, &mut b, self.cfg.eval.games, self.cfg.seed ^ iter as u64);
         r.score()
     }
 
@@ -422,7 +461,7 @@ impl<E: Env> Runner<E> {
         let rows = &self.state.rows;
         write_csv(&self.out.join("metrics.csv"), rows)?;
         report::draw_plots(&self.out, rows, self.env.kind())?;
-        report::write_report(&self.out, &self.cfg, rows, self.env.kind())?;
+        report::write_report(&self.out, &self.cfg, rows, self.env.kind(), self.opts.command.as_deref())?;
         // The replay buffer first, under a new name; then the checkpoint that names it.
         let replay_file = format!("checkpoints/replay-{:04}.jsonl", iter + 1);
         self.replay.save(&self.out.join(&replay_file))?;

@@ -44,7 +44,8 @@ pub fn graph<S: State>(t: &Tree<S>, min_visits: u32, max_nodes: usize) -> DiGrap
             g.add_edge(p, idx, escape(&t.edge_text(n)));
         }
         // Push children least visited first so the most visited is exported first.
-        let mut kids: Vec<NodeId> = t.ranked_children(n).into_iter().filter(|&c| t.visits(c) >= min_visits.max(1)).collect();
+        let mut kids: Vec<NodeId> =
+            t.ranked_children(n).into_iter().filter(|&c| t.visits(c) >= min_visits.max(1)).collect();
         kids.reverse();
         frontier.extend(kids.into_iter().map(|c| (c, Some(idx))));
     }
@@ -63,7 +64,9 @@ pub fn to_dot<S: State>(t: &Tree<S>, min_visits: u32, max_nodes: usize) -> Strin
         let w = 1.0 + 3.0 * (n.visits as f32 / max_visits);
         format!("label=\"{}\" shape=box penwidth={:.2}", n.label, w)
     };
-    let edge_attr = |_: &DiGraph<DotNode, String>, e: petgraph::graph::EdgeReference<'_, String>| format!("label=\"{}\"", e.weight());
+    let edge_attr = |_: &DiGraph<DotNode, String>, e: petgraph::graph::EdgeReference<'_, String>| {
+        format!("label=\"{}\"", e.weight())
+    };
     let dot = Dot::with_attr_getters(&g, &[Config::EdgeNoLabel, Config::NodeNoLabel], &edge_attr, &node_attr);
     format!("{dot:?}")
 }

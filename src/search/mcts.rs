@@ -69,7 +69,10 @@ pub enum Fpu {
 pub enum RootNoise {
     None,
     /// `p <- (1 - weight) p + weight Dir(alpha)`.
-    Dirichlet { alpha: f32, weight: f32 },
+    Dirichlet {
+        alpha: f32,
+        weight: f32,
+    },
 }
 
 /// A search's knobs.
@@ -199,7 +202,9 @@ impl<S: State> Search<S> {
                 let total: u32 = children.iter().map(|&c| t.visits(c)).sum();
                 let target: Vec<(Token, f32)> = children
                     .iter()
-                    .map(|&c| (t.action(c), if total > 0 { t.visits(c) as f32 / total as f32 } else { t.prior(c) }))
+                    .map(|&c| {
+                        (t.action(c), if total > 0 { t.visits(c) as f32 / total as f32 } else { t.prior(c) })
+                    })
                     .collect();
                 // With no simulations (System 1 through the search API) the prior decides.
                 let pick = if total == 0 {
@@ -226,7 +231,8 @@ impl<S: State> Search<S> {
                 let kids: Vec<NodeId> = self.tree.children(root).collect();
                 if kids.len() > 1 {
                     let gamma = Gamma::new(*alpha, 1.0).expect("alpha > 0 is validated by the config");
-                    let draws: Vec<f32> = kids.iter().map(|_| gamma.sample(&mut self.rng).max(1e-20)).collect();
+                    let draws: Vec<f32> =
+                        kids.iter().map(|_| gamma.sample(&mut self.rng).max(1e-20)).collect();
                     let sum: f32 = draws.iter().sum();
                     for (&c, d) in kids.iter().zip(draws) {
                         let p = (1.0 - weight) * self.tree.prior(c) + weight * d / sum;
@@ -263,7 +269,13 @@ impl<S: State> Search<S> {
                     if n == NodeId::ROOT {
                         let table = considered.expect("gumbel searches pass their visit table");
                         let k = (self.sims as usize).min(table.len().saturating_sub(1));
-                        select::gumbel_root_child(t, &self.gumbel, table.get(k).copied().unwrap_or(0), *c_visit, *c_scale)
+                        select::gumbel_root_child(
+                            t,
+                            &self.gumbel,
+                            table.get(k).copied().unwrap_or(0),
+                            *c_visit,
+                            *c_scale,
+                        )
                     } else {
                         select::gumbel_interior_child(t, n, *c_visit, *c_scale)
                     }

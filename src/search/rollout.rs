@@ -22,7 +22,12 @@ pub struct Rollout {
 impl Rollout {
     /// One playout per leaf, seeded.
     pub fn new(seed: u64) -> Self {
-        Rollout { rollouts: 1, unknown: 0.0, rng: ChaCha8Rng::seed_from_u64(seed), legal: Vec::with_capacity(128) }
+        Rollout {
+            rollouts: 1,
+            unknown: 0.0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            legal: Vec::with_capacity(128),
+        }
     }
 
     /// The result of one random playout from `state`, for `viewer` (first player's view is 0).

@@ -55,7 +55,12 @@ pub fn uct_child<S: State>(t: &Tree<S>, n: NodeId, c: f32) -> NodeId {
 
 /// Picks a child by visits^(1/temperature); temperature 0 takes the most visited (ties: the
 /// higher Q, then the first).
-pub fn by_visit_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperature: f32, rng: &mut impl Rng) -> NodeId {
+pub fn by_visit_temperature<S: State>(
+    t: &Tree<S>,
+    children: &[NodeId],
+    temperature: f32,
+    rng: &mut impl Rng,
+) -> NodeId {
     if temperature <= 1e-6 {
         return *children
             .iter()
@@ -67,7 +72,8 @@ pub fn by_visit_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperat
             })
             .expect("children is not empty");
     }
-    let weights: Vec<f64> = children.iter().map(|&c| (t.visits(c) as f64).powf(1.0 / temperature as f64)).collect();
+    let weights: Vec<f64> =
+        children.iter().map(|&c| (t.visits(c) as f64).powf(1.0 / temperature as f64)).collect();
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
         return children[rng.random_range(0..children.len())];
@@ -84,7 +90,12 @@ pub fn by_visit_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperat
 
 /// Picks a child by prior^(1/temperature); temperature 0 takes the highest prior (ties: the
 /// first). This is System 1's move choice.
-pub fn by_prior_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperature: f32, rng: &mut impl Rng) -> NodeId {
+pub fn by_prior_temperature<S: State>(
+    t: &Tree<S>,
+    children: &[NodeId],
+    temperature: f32,
+    rng: &mut impl Rng,
+) -> NodeId {
     let mut best = children[0];
     for &c in children {
         if t.prior(c) > t.prior(best) {
@@ -94,7 +105,8 @@ pub fn by_prior_temperature<S: State>(t: &Tree<S>, children: &[NodeId], temperat
     if temperature <= 1e-6 {
         return best;
     }
-    let weights: Vec<f64> = children.iter().map(|&c| (t.prior(c) as f64).powf(1.0 / temperature as f64)).collect();
+    let weights: Vec<f64> =
+        children.iter().map(|&c| (t.prior(c) as f64).powf(1.0 / temperature as f64)).collect();
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
         return best;
@@ -189,7 +201,13 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 
 /// Gumbel root rule: among the root children with exactly `considered_visit` visits, the one
 /// with the highest `g + logits + sigma(completed Q)`.
-pub fn gumbel_root_child<S: State>(t: &Tree<S>, gumbel: &[f32], considered_visit: u32, c_visit: f32, c_scale: f32) -> NodeId {
+pub fn gumbel_root_child<S: State>(
+    t: &Tree<S>,
+    gumbel: &[f32],
+    considered_visit: u32,
+    c_visit: f32,
+    c_scale: f32,
+) -> NodeId {
     let root = NodeId::ROOT;
     let s = sigma(t, root, c_visit, c_scale);
     let q = completed_q(t, root);

@@ -65,14 +65,23 @@ struct Seq<S> {
 }
 
 /// Decodes every start state with `decoder`; `seed` fixes sampling. Returns one answer per start.
-pub fn decode<S: State, E: Evaluator<S> + ?Sized>(starts: &[S], ev: &mut E, decoder: &Decoder, seed: u64) -> Vec<Decoded<S>> {
+pub fn decode<S: State, E: Evaluator<S> + ?Sized>(
+    starts: &[S],
+    ev: &mut E,
+    decoder: &Decoder,
+    seed: u64,
+) -> Vec<Decoded<S>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut caches = Vec::new();
     let result = match decoder {
-        Decoder::Greedy => sample_all(starts, 1, 0.0, ev, &mut rng, &mut caches).into_iter().map(|mut v| v.remove(0)).collect(),
-        Decoder::Sample { temperature } => {
-            sample_all(starts, 1, *temperature, ev, &mut rng, &mut caches).into_iter().map(|mut v| v.remove(0)).collect()
-        }
+        Decoder::Greedy => sample_all(starts, 1, 0.0, ev, &mut rng, &mut caches)
+            .into_iter()
+            .map(|mut v| v.remove(0))
+            .collect(),
+        Decoder::Sample { temperature } => sample_all(starts, 1, *temperature, ev, &mut rng, &mut caches)
+            .into_iter()
+            .map(|mut v| v.remove(0))
+            .collect(),
         Decoder::BestOfN { n, temperature, rerank } => {
             let groups = sample_all(starts, (*n).max(1) as usize, *temperature, ev, &mut rng, &mut caches);
             best_of(groups, *rerank, ev, &mut caches)
@@ -105,7 +114,13 @@ fn sample_all<S: State, E: Evaluator<S> + ?Sized>(
         .iter()
         .enumerate()
         .flat_map(|(p, s)| {
-            (0..n).map(move |_| Seq { state: s.clone(), cache: NO_CACHE, logprob: 0.0, prompt: p, compute: Compute::default() })
+            (0..n).map(move |_| Seq {
+                state: s.clone(),
+                cache: NO_CACHE,
+                logprob: 0.0,
+                prompt: p,
+                compute: Compute::default(),
+            })
         })
         .collect();
     let mut legal: Vec<Vec<Token>> = vec![Vec::new(); seqs.len()];
@@ -150,7 +165,13 @@ fn sample_all<S: State, E: Evaluator<S> + ?Sized>(
     }
     let mut groups: Vec<Vec<Decoded<S>>> = (0..starts.len()).map(|_| Vec::with_capacity(n)).collect();
     for s in seqs {
-        groups[s.prompt].push(Decoded { state: s.state, logprob: s.logprob, value: None, compute: s.compute, cache: s.cache });
+        groups[s.prompt].push(Decoded {
+            state: s.state,
+            logprob: s.logprob,
+            value: None,
+            compute: s.compute,
+            cache: s.cache,
+        });
     }
     groups
 }
@@ -193,7 +214,8 @@ fn best_of<S: State, E: Evaluator<S> + ?Sized>(
     let t0 = Instant::now();
     {
         // The final states are terminal: no legal tokens, only a value is asked for.
-        let leaves: Vec<Leaf<'_, S>> = flat.iter().map(|d| Leaf { state: &d.state, legal: &[], parent: d.cache, keep: false }).collect();
+        let leaves: Vec<Leaf<'_, S>> =
+            flat.iter().map(|d| Leaf { state: &d.state, legal: &[], parent: d.cache, keep: false }).collect();
         ev.evaluate(&leaves, &mut out);
     }
     caches.extend(out.caches.iter().copied().filter(|&c| c != NO_CACHE));
@@ -231,11 +253,24 @@ fn best_of<S: State, E: Evaluator<S> + ?Sized>(
 }
 
 /// Beam search by total log-probability, `width` beams per start, in lockstep.
-fn beam<S: State, E: Evaluator<S> + ?Sized>(starts: &[S], width: usize, ev: &mut E, caches: &mut Vec<CacheId>) -> Vec<Decoded<S>> {
+fn beam<S: State, E: Evaluator<S> + ?Sized>(
+    starts: &[S],
+    width: usize,
+    ev: &mut E,
+    caches: &mut Vec<CacheId>,
+) -> Vec<Decoded<S>> {
     let mut beams: Vec<Vec<Seq<S>>> = starts
         .iter()
         .enumerate()
-        .map(|(p, s)| vec![Seq { state: s.clone(), cache: NO_CACHE, logprob: 0.0, prompt: p, compute: Compute::default() }])
+        .map(|(p, s)| {
+            vec![Seq {
+                state: s.clone(),
+                cache: NO_CACHE,
+                logprob: 0.0,
+                prompt: p,
+                compute: Compute::default(),
+            }]
+        })
         .collect();
     let mut spent: Vec<Compute> = vec![Compute::default(); starts.len()];
     let mut out = Evaluations::default();
@@ -258,7 +293,12 @@ fn beam<S: State, E: Evaluator<S> + ?Sized>(starts: &[S], width: usize, ev: &mut
         {
             let leaves: Vec<Leaf<'_, S>> = live
                 .iter()
-                .map(|(p, b, l)| Leaf { state: &beams[*p][*b].state, legal: l, parent: beams[*p][*b].cache, keep: true })
+                .map(|(p, b, l)| Leaf {
+                    state: &beams[*p][*b].state,
+                    legal: l,
+                    parent: beams[*p][*b].cache,
+                    keep: true,
+                })
                 .collect();
             ev.evaluate(&leaves, &mut out);
         }
@@ -266,7 +306,13 @@ fn beam<S: State, E: Evaluator<S> + ?Sized>(starts: &[S], width: usize, ev: &mut
         // Candidates per prompt: finished beams carry over; live ones extend by each legal token.
         let mut cands: Vec<Vec<(f32, usize, Option<(Token, CacheId)>)>> = beams
             .iter()
-            .map(|bs| bs.iter().enumerate().filter(|(_, s)| s.state.is_terminal()).map(|(b, s)| (s.logprob, b, None)).collect())
+            .map(|bs| {
+                bs.iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.state.is_terminal())
+                    .map(|(b, s)| (s.logprob, b, None))
+                    .collect()
+            })
             .collect();
         let mut offset = 0;
         for (k, (p, b, l)) in live.iter().enumerate() {
@@ -287,7 +333,9 @@ fn beam<S: State, E: Evaluator<S> + ?Sized>(starts: &[S], width: usize, ev: &mut
         }
         for (p, mut c) in cands.into_iter().enumerate() {
             // Highest log-probability first; ties by beam then token, for determinism.
-            c.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.map(|a| a.0).cmp(&y.2.map(|a| a.0))));
+            c.sort_by(|x, y| {
+                y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.map(|a| a.0).cmp(&y.2.map(|a| a.0)))
+            });
             c.truncate(width);
             beams[p] = c
                 .into_iter()

@@ -72,7 +72,11 @@ impl Episode {
             .iter()
             .map(|s| {
                 let z = self.outcome_for(s.to_play);
-                let v = if s.search_value.is_finite() { (1.0 - value_mix) * z + value_mix * s.search_value } else { z };
+                let v = if s.search_value.is_finite() {
+                    (1.0 - value_mix) * z + value_mix * s.search_value
+                } else {
+                    z
+                };
                 (s.pos, v)
             })
             .collect();

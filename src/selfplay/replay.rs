@@ -78,11 +78,13 @@ impl ReplayBuffer {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut lines = std::io::BufReader::new(f).lines();
         let head = lines.next().with_context(|| format!("{}: empty file", path.display()))??;
-        let head: serde_json::Value = serde_json::from_str(&head).with_context(|| format!("{}:1: bad header", path.display()))?;
+        let head: serde_json::Value =
+            serde_json::from_str(&head).with_context(|| format!("{}:1: bad header", path.display()))?;
         let mut buf = ReplayBuffer::new(window);
         for (i, line) in lines.enumerate() {
             let line = line?;
-            let e: Episode = serde_json::from_str(&line).with_context(|| format!("{}:{}: bad episode", path.display(), i + 2))?;
+            let e: Episode = serde_json::from_str(&line)
+                .with_context(|| format!("{}:{}: bad episode", path.display(), i + 2))?;
             buf.extend([e]);
         }
         buf.total_added = head.get("total_added").and_then(|v| v.as_u64()).unwrap_or(buf.total_added);

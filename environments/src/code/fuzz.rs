@@ -39,24 +39,12 @@ fn arb_expr() -> impl Strategy<Value = Expr> {
 /// Text made of the language's pieces and near-misses, glued with or without spaces.
 fn arb_text() -> impl Strategy<Value = String> {
     let pieces = [
-        "x", "0", "7", "42", "(", ")", ",", "+", "-", "*", "//", "/", "%", "<", "<=", ">", ">=",
-        "==", "!=", "=", "!", "and", "or", "not", "if", "else", "abs", "min", "max", "True", "**",
-        " ", "\n", "\t", "é", "00", "1e3", "_",
+        "x", "0", "7", "42", "(", ")", ",", "+", "-", "*", "//", "/", "%", "<", "<=", ">", ">=", "==", "!=",
+        "=", "!", "and", "or", "not", "if", "else", "abs", "min", "max", "True", "**", " ", "\n", "\t", "é",
+        "00", "1e3", "_",
     ];
-    prop::collection::vec(
-        (prop::sample::select(pieces.to_vec()), any::<bool>()),
-        0..40,
-    )
-    .prop_map(|v| {
-        v.into_iter()
-            .map(|(p, space)| {
-                if space {
-                    format!("{p} ")
-                } else {
-                    p.to_string()
-                }
-            })
-            .collect()
+    prop::collection::vec((prop::sample::select(pieces.to_vec()), any::<bool>()), 0..40).prop_map(|v| {
+        v.into_iter().map(|(p, space)| if space { format!("{p} ") } else { p.to_string() }).collect()
     })
 }
 

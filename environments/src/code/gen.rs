@@ -63,10 +63,7 @@ pub fn draw<R: Rng>(rng: &mut R, cfg: &GenConfig, depth: usize) -> Drawn {
         if degenerate(&program, &inputs, 1) || degenerate(&program, &inputs[..cfg.examples], 2) {
             continue;
         }
-        let (mut shown_x, mut hidden_x) = (
-            inputs[..cfg.examples].to_vec(),
-            inputs[cfg.examples..].to_vec(),
-        );
+        let (mut shown_x, mut hidden_x) = (inputs[..cfg.examples].to_vec(), inputs[cfg.examples..].to_vec());
         shown_x.sort_unstable();
         hidden_x.sort_unstable();
         let run = |xs: &[i64]| -> Option<Vec<(i64, i64)>> {
@@ -83,11 +80,7 @@ pub fn draw<R: Rng>(rng: &mut R, cfg: &GenConfig, depth: usize) -> Drawn {
         if shown.iter().all(|&(_, y)| y == shown[0].1) {
             continue;
         }
-        return Drawn {
-            program,
-            shown,
-            hidden,
-        };
+        return Drawn { program, shown, hidden };
     }
 }
 
@@ -131,15 +124,8 @@ pub fn random_program<R: Rng>(rng: &mut R, depth: usize) -> Expr {
         k @ (7 | 8) => {
             let n = if rng.random_bool(0.8) { 2 } else { 3 };
             let spine = rng.random_range(0..n);
-            let args = (0..n)
-                .map(|i| {
-                    if i == spine {
-                        random_program(rng, d)
-                    } else {
-                        side(rng, d)
-                    }
-                })
-                .collect();
+            let args =
+                (0..n).map(|i| if i == spine { random_program(rng, d) } else { side(rng, d) }).collect();
             if k == 7 {
                 Expr::Min(args)
             } else {
@@ -148,27 +134,11 @@ pub fn random_program<R: Rng>(rng: &mut R, depth: usize) -> Expr {
         }
         9 => {
             let spine = rng.random_range(0..3);
-            let then = if spine == 0 {
-                random_program(rng, d)
-            } else {
-                side(rng, d)
-            };
-            let cond_depth = if spine == 1 {
-                d
-            } else {
-                rng.random_range(0..=d)
-            };
+            let then = if spine == 0 { random_program(rng, d) } else { side(rng, d) };
+            let cond_depth = if spine == 1 { d } else { rng.random_range(0..=d) };
             let cond = condition(rng, cond_depth);
-            let orelse = if spine == 2 {
-                random_program(rng, d)
-            } else {
-                side(rng, d)
-            };
-            Expr::If {
-                then: b(then),
-                cond: b(cond),
-                orelse: b(orelse),
-            }
+            let orelse = if spine == 2 { random_program(rng, d) } else { side(rng, d) };
+            Expr::If { then: b(then), cond: b(cond), orelse: b(orelse) }
         }
         10 => condition(rng, depth),
         _ => {
@@ -261,11 +231,8 @@ fn degenerate(program: &Expr, xs: &[i64], min_reach: usize) -> bool {
         if e.children().is_empty() || matches!(e, Expr::Neg(a) if matches!(**a, Expr::Int(_))) {
             return false;
         }
-        let reached: Vec<(usize, i64)> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(k, v)| Some((k, v[i]?)))
-            .collect();
+        let reached: Vec<(usize, i64)> =
+            values.iter().enumerate().filter_map(|(k, v)| Some((k, v[i]?))).collect();
         let Some(&(_, first)) = reached.first() else {
             return min_reach <= 1;
         };
@@ -345,9 +312,7 @@ fn folds(e: &Expr) -> bool {
         },
         Expr::Min(args) | Expr::Max(args) => {
             let same_call = |a: &Expr| std::mem::discriminant(a) == std::mem::discriminant(e);
-            args.iter()
-                .enumerate()
-                .any(|(i, a)| args[..i].contains(a) || same_call(a))
+            args.iter().enumerate().any(|(i, a)| args[..i].contains(a) || same_call(a))
         }
         Expr::Abs(a) => matches!(**a, Expr::Neg(_)),
         _ => false,
@@ -370,13 +335,7 @@ fn distinct_inputs<R: Rng>(rng: &mut R, xmax: i64, n: usize) -> Vec<i64> {
 mod tests {
     use super::*;
 
-    const CFG: GenConfig = GenConfig {
-        depth: (1, 5),
-        examples: 5,
-        tests: 10,
-        xmax: 20,
-        max_len: 40,
-    };
+    const CFG: GenConfig = GenConfig { depth: (1, 5), examples: 5, tests: 10, xmax: 20, max_len: 40 };
 
     #[test]
     fn programs_have_exactly_the_depth_asked_for() {
@@ -406,10 +365,7 @@ mod tests {
                     assert_eq!(d.program.eval(x, FUEL).map(|v| v.int()), Ok(y));
                     assert!(y.abs() <= OUT_MAX);
                 }
-                assert!(
-                    d.shown.iter().any(|&(_, y)| y != d.shown[0].1),
-                    "not constant"
-                );
+                assert!(d.shown.iter().any(|&(_, y)| y != d.shown[0].1), "not constant");
             }
         }
     }
@@ -456,9 +412,6 @@ mod tests {
         // On the shown inputs, a node reached only once is not judged, one reached twice is.
         let shown = |s: &str| degenerate(&super::super::parse(s).unwrap(), &xs, 2);
         assert!(!shown("x+1 if x==2 else x"));
-        assert!(
-            shown("min(x+x//7, x) if x>=0 else 1"),
-            "equal to `x` on 0, 2 and 5"
-        );
+        assert!(shown("min(x+x//7, x) if x>=0 else 1"), "equal to `x` on 0, 2 and 5");
     }
 }

@@ -153,13 +153,7 @@ impl BinOp {
     }
 
     /// Every operator, for generators.
-    pub const ALL: [BinOp; 5] = [
-        BinOp::Add,
-        BinOp::Sub,
-        BinOp::Mul,
-        BinOp::FloorDiv,
-        BinOp::Mod,
-    ];
+    pub const ALL: [BinOp; 5] = [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::FloorDiv, BinOp::Mod];
 }
 
 impl CmpOp {
@@ -188,14 +182,7 @@ impl CmpOp {
     }
 
     /// Every operator, for generators.
-    pub const ALL: [CmpOp; 6] = [
-        CmpOp::Lt,
-        CmpOp::Le,
-        CmpOp::Gt,
-        CmpOp::Ge,
-        CmpOp::Eq,
-        CmpOp::Ne,
-    ];
+    pub const ALL: [CmpOp; 6] = [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge, CmpOp::Eq, CmpOp::Ne];
 }
 
 fn bounded(v: i64) -> Result<i64, EvalError> {
@@ -293,11 +280,7 @@ impl Expr {
     /// Depth of the tree: 0 for `x` and literals, one more than the deepest child otherwise.
     /// The generator's difficulty knob.
     pub fn depth(&self) -> usize {
-        self.children()
-            .iter()
-            .map(|c| c.depth() + 1)
-            .max()
-            .unwrap_or(0)
+        self.children().iter().map(|c| c.depth() + 1).max().unwrap_or(0)
     }
 
     /// Number of nodes.
@@ -345,28 +328,16 @@ mod tests {
         assert_eq!(BinOp::Add.apply(INT_MAX, 1), Err(EvalError::Overflow));
         assert_eq!(BinOp::Add.apply(INT_MAX, 0), Ok(INT_MAX));
         assert_eq!(Expr::X.eval(INT_MAX + 1, 10), Err(EvalError::Overflow));
-        assert_eq!(
-            Expr::Int(-INT_MAX - 1).eval(0, 10),
-            Err(EvalError::Overflow)
-        );
+        assert_eq!(Expr::Int(-INT_MAX - 1).eval(0, 10), Err(EvalError::Overflow));
     }
 
     #[test]
     fn and_or_return_an_operand_and_short_circuit() {
         let div0 = Box::new(Expr::Bin(BinOp::FloorDiv, int(1), int(0)));
         assert_eq!(Expr::Or(int(0), int(5)).eval(0, 10), Ok(Value::Int(5)));
-        assert_eq!(
-            Expr::And(int(0), div0.clone()).eval(0, 10),
-            Ok(Value::Int(0))
-        );
-        assert_eq!(
-            Expr::Or(int(3), div0.clone()).eval(0, 10),
-            Ok(Value::Int(3))
-        );
-        assert_eq!(
-            Expr::And(int(3), div0).eval(0, 10),
-            Err(EvalError::ZeroDivision)
-        );
+        assert_eq!(Expr::And(int(0), div0.clone()).eval(0, 10), Ok(Value::Int(0)));
+        assert_eq!(Expr::Or(int(3), div0.clone()).eval(0, 10), Ok(Value::Int(3)));
+        assert_eq!(Expr::And(int(3), div0).eval(0, 10), Err(EvalError::ZeroDivision));
     }
 
     #[test]
@@ -381,10 +352,7 @@ mod tests {
     #[test]
     fn booleans_take_part_in_arithmetic() {
         let t = Box::new(Expr::Cmp(CmpOp::Lt, int(0), int(1)));
-        assert_eq!(
-            Expr::Bin(BinOp::Add, t.clone(), int(1)).eval(0, 10),
-            Ok(Value::Int(2))
-        );
+        assert_eq!(Expr::Bin(BinOp::Add, t.clone(), int(1)).eval(0, 10), Ok(Value::Int(2)));
         assert_eq!(Expr::Neg(t.clone()).eval(0, 10), Ok(Value::Int(-1)));
         assert_eq!(Expr::Abs(t.clone()).eval(0, 10), Ok(Value::Int(1)));
         assert_eq!(Expr::Not(t).eval(0, 10), Ok(Value::Bool(false)));

@@ -104,21 +104,14 @@ pub(crate) fn token_lex(t: Token) -> Option<Lex> {
 }
 
 pub(crate) fn lex_tokens(tokens: &[Token]) -> Result<Vec<(Lex, usize)>, ParseError> {
-    let err = |offset, message: String| ParseError {
-        offset,
-        in_tokens: true,
-        message,
-    };
+    let err = |offset, message: String| ParseError { offset, in_tokens: true, message };
     let mut out: Vec<(Lex, usize)> = Vec::with_capacity(tokens.len() + 1);
     let mut literal: Option<(u64, usize, usize)> = None; // (value, start, digits)
     for (i, &t) in tokens.iter().enumerate() {
         if let Some(d) = vocab::digit_value(t) {
             let (v, start, n) = literal.unwrap_or((0, i, 0));
             if n == 1 && v == 0 {
-                return Err(err(
-                    start,
-                    "leading zeros are not allowed (Python rejects `01`)".into(),
-                ));
+                return Err(err(start, "leading zeros are not allowed (Python rejects `01`)".into()));
             }
             let v = v * 10 + d as u64;
             if v > INT_MAX as u64 {
@@ -131,13 +124,7 @@ pub(crate) fn lex_tokens(tokens: &[Token]) -> Result<Vec<(Lex, usize)>, ParseErr
             out.push((Lex::Int(v as i64), start));
         }
         let lex = token_lex(t).ok_or_else(|| {
-            err(
-                i,
-                format!(
-                    "token {:?} is not part of the answer language",
-                    vocab::symbol(t)
-                ),
-            )
+            err(i, format!("token {:?} is not part of the answer language", vocab::symbol(t)))
         })?;
         out.push((lex, i));
     }
@@ -149,16 +136,9 @@ pub(crate) fn lex_tokens(tokens: &[Token]) -> Result<Vec<(Lex, usize)>, ParseErr
 }
 
 pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
-    let err = |offset, message: String| ParseError {
-        offset,
-        in_tokens: false,
-        message,
-    };
+    let err = |offset, message: String| ParseError { offset, in_tokens: false, message };
     if text.len() > MAX_TEXT {
-        return Err(err(
-            MAX_TEXT,
-            format!("answer longer than {MAX_TEXT} bytes"),
-        ));
+        return Err(err(MAX_TEXT, format!("answer longer than {MAX_TEXT} bytes")));
     }
     let lead = text.len() - text.trim_start().len();
     let body = text.trim();
@@ -180,10 +160,7 @@ pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
                 continue;
             }
             b'\n' | b'\r' => {
-                return Err(err(
-                    at,
-                    "a line break outside parentheses ends a Python expression".into(),
-                ))
+                return Err(err(at, "a line break outside parentheses ends a Python expression".into()))
             }
             b'0'..=b'9' => {
                 let n = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -192,16 +169,11 @@ pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
                 {
                     return Err(err(
                         at,
-                        format!(
-                            "`{digits}` followed by a letter, `_` or `.` is not an integer literal"
-                        ),
+                        format!("`{digits}` followed by a letter, `_` or `.` is not an integer literal"),
                     ));
                 }
                 if n > 1 && digits.starts_with('0') {
-                    return Err(err(
-                        at,
-                        format!("leading zeros are not allowed (`{digits}`)"),
-                    ));
+                    return Err(err(at, format!("leading zeros are not allowed (`{digits}`)")));
                 }
                 match digits.parse::<i64>() {
                     Ok(v) if v <= INT_MAX => (Lex::Int(v), n),
@@ -209,10 +181,7 @@ pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
                 }
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                let n = bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                    .count();
+                let n = bytes[i..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
                 let lex = match &body[i..i + n] {
                     "x" => Lex::X,
                     "and" => Lex::And,
@@ -235,9 +204,7 @@ pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
             _ if two == b"==" => (Lex::Cmp(CmpOp::Eq), 2),
             _ if two == b"!=" => (Lex::Cmp(CmpOp::Ne), 2),
             _ if two == b"**" => return Err(err(at, "`**` is not supported".into())),
-            _ if two == b"<<" || two == b">>" => {
-                return Err(err(at, "shifts are not supported".into()))
-            }
+            _ if two == b"<<" || two == b">>" => return Err(err(at, "shifts are not supported".into())),
             b'<' => (Lex::Cmp(CmpOp::Lt), 1),
             b'>' => (Lex::Cmp(CmpOp::Gt), 1),
             b'+' => (Lex::Plus, 1),
@@ -253,18 +220,10 @@ pub(crate) fn lex_text(text: &str) -> Result<Vec<(Lex, usize)>, ParseError> {
                 parens = parens.saturating_sub(1);
                 (Lex::RParen, 1)
             }
-            b'/' => {
-                return Err(err(
-                    at,
-                    "true division `/` is not supported (use `//`)".into(),
-                ))
-            }
+            b'/' => return Err(err(at, "true division `/` is not supported (use `//`)".into())),
             _ => {
                 let ch = body[i..].chars().next().unwrap_or('?');
-                return Err(err(
-                    at,
-                    format!("character {ch:?} is not part of the answer language"),
-                ));
+                return Err(err(at, format!("character {ch:?} is not part of the answer language")));
             }
         };
         out.push((lex, at));

@@ -78,34 +78,17 @@ use crate::{Env, EnvError, Grade, Kind, State, Task, Truth, TruthInner};
 
 pub const INFO: EnvInfo = EnvInfo {
     name: "code",
-    summary:
-        "programming by example: one Python expression in x that fits the shown and hidden examples",
+    summary: "programming by example: one Python expression in x that fits the shown and hidden examples",
     params: &[
         ParamInfo {
             name: "depth",
             default: "1-4",
             help: "program depth range, 1..=5 (one curriculum level per depth)",
         },
-        ParamInfo {
-            name: "examples",
-            default: "5",
-            help: "examples shown in the prompt, 2..=20",
-        },
-        ParamInfo {
-            name: "tests",
-            default: "10",
-            help: "hidden test cases, 1..=50",
-        },
-        ParamInfo {
-            name: "xmax",
-            default: "20",
-            help: "inputs drawn from -xmax..=xmax, 1..=1000",
-        },
-        ParamInfo {
-            name: "len",
-            default: "40",
-            help: "answer length bound in tokens, 24..=64",
-        },
+        ParamInfo { name: "examples", default: "5", help: "examples shown in the prompt, 2..=20" },
+        ParamInfo { name: "tests", default: "10", help: "hidden test cases, 1..=50" },
+        ParamInfo { name: "xmax", default: "20", help: "inputs drawn from -xmax..=xmax, 1..=1000" },
+        ParamInfo { name: "len", default: "40", help: "answer length bound in tokens, 24..=64" },
     ],
 };
 
@@ -153,15 +136,7 @@ impl Code {
             )));
         }
         let depth = (lo as usize, hi as usize);
-        Ok(Code {
-            cfg: GenConfig {
-                depth,
-                examples,
-                tests,
-                xmax,
-                max_len,
-            },
-        })
+        Ok(Code { cfg: GenConfig { depth, examples, tests, xmax, max_len } })
     }
 
     /// The generator configuration these parameters give.
@@ -170,13 +145,7 @@ impl Code {
     }
 
     fn suite_config() -> GenConfig {
-        GenConfig {
-            depth: (1, 5),
-            examples: 5,
-            tests: 10,
-            xmax: 20,
-            max_len: 40,
-        }
+        GenConfig { depth: (1, 5), examples: 5, tests: 10, xmax: 20, max_len: 40 }
     }
 
     /// The held-out suite as `environments/suites/code.test.jsonl` holds it, drawn from a fixed
@@ -190,11 +159,7 @@ impl Code {
             let mut i = 0;
             let mut kept = 0;
             while kept < SUITE_PER_DEPTH {
-                let d = gen::draw(
-                    &mut gen::item_rng(SUITE_SEED, depth * 1000 + i),
-                    &cfg,
-                    depth as usize,
-                );
+                let d = gen::draw(&mut gen::item_rng(SUITE_SEED, depth * 1000 + i), &cfg, depth as usize);
                 i += 1;
                 let t = make_task(format!("test-{}", tasks.len()), d);
                 if seen.insert(t.prompt.clone()) {
@@ -223,19 +188,13 @@ fn make_task(id: String, d: gen::Drawn) -> Task {
     Task {
         id,
         prompt: format_examples(&d.shown),
-        truth: Truth(TruthInner::Hidden {
-            tests: d.hidden,
-            program: d.program.to_string(),
-        }),
+        truth: Truth(TruthInner::Hidden { tests: d.hidden, program: d.program.to_string() }),
     }
 }
 
 /// The prompt text of examples: `f(x) = y` lines.
 pub fn format_examples(examples: &[(i64, i64)]) -> String {
-    let lines: Vec<String> = examples
-        .iter()
-        .map(|(x, y)| format!("f({x}) = {y}"))
-        .collect();
+    let lines: Vec<String> = examples.iter().map(|(x, y)| format!("f({x}) = {y}")).collect();
     lines.join("\n")
 }
 
@@ -245,24 +204,18 @@ pub fn parse_examples(prompt: &str) -> Result<Vec<(i64, i64)>, EnvError> {
     let mut out: Vec<(i64, i64)> = Vec::new();
     let text = prompt.trim();
     if text.is_empty() {
-        return Err(EnvError::BadPrompt(
-            "no examples: expected lines `f(<x>) = <y>`".into(),
-        ));
+        return Err(EnvError::BadPrompt("no examples: expected lines `f(<x>) = <y>`".into()));
     }
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let bad =
-            || EnvError::BadPrompt(format!("line {} ({line:?}) is not `f(<x>) = <y>`", i + 1));
+        let bad = || EnvError::BadPrompt(format!("line {} ({line:?}) is not `f(<x>) = <y>`", i + 1));
         let (x, y) = line
             .strip_prefix("f(")
             .and_then(|r| r.split_once(") = "))
             .and_then(|(x, y)| Some((int_literal(x)?, int_literal(y)?)))
             .ok_or_else(bad)?;
         if out.iter().any(|e| e.0 == x) {
-            return Err(EnvError::BadPrompt(format!(
-                "line {}: f({x}) is given twice",
-                i + 1
-            )));
+            return Err(EnvError::BadPrompt(format!("line {}: f({x}) is given twice", i + 1)));
         }
         out.push((x, y));
     }
@@ -291,13 +244,11 @@ pub fn passes(program: &Expr, cases: &[(i64, i64)]) -> bool {
 
 /// The first case `program` fails, and how.
 fn first_failure(program: &Expr, cases: &[(i64, i64)]) -> Option<String> {
-    cases
-        .iter()
-        .find_map(|&(x, want)| match program.eval(x, gen::FUEL) {
-            Ok(v) if v.int() == want => None,
-            Ok(v) => Some(format!("f({x}): expected {want}, got {v}")),
-            Err(e) => Some(format!("f({x}): {e}")),
-        })
+    cases.iter().find_map(|&(x, want)| match program.eval(x, gen::FUEL) {
+        Ok(v) if v.int() == want => None,
+        Ok(v) => Some(format!("f({x}): expected {want}, got {v}")),
+        Err(e) => Some(format!("f({x}): {e}")),
+    })
 }
 
 impl CodeState {
@@ -322,11 +273,7 @@ impl State for CodeState {
     }
 
     fn apply(&mut self, action: Token) {
-        debug_assert!(
-            self.prefix.is_legal(action),
-            "illegal token {:?}",
-            vocab::symbol(action)
-        );
+        debug_assert!(self.prefix.is_legal(action), "illegal token {:?}", vocab::symbol(action));
         self.prefix.apply(action);
         self.tokens.push(action);
         if self.prefix.is_finished() {
@@ -357,12 +304,7 @@ impl State for CodeState {
 
 impl fmt::Debug for CodeState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Code[{:?} -> {:?}]",
-            format_examples(&self.examples),
-            render(self.answer_tokens())
-        )
+        write!(f, "Code[{:?} -> {:?}]", format_examples(&self.examples), render(self.answer_tokens()))
     }
 }
 
@@ -410,10 +352,7 @@ impl Env for Code {
         let mut rng = gen::item_rng(seed, index);
         let depth = rng.random_range(lo..=top);
         loop {
-            let task = make_task(
-                format!("s{seed}-i{index}"),
-                gen::draw(&mut rng, &self.cfg, depth),
-            );
+            let task = make_task(format!("s{seed}-i{index}"), gen::draw(&mut rng, &self.cfg, depth));
             if !held_out_prompts().contains(&task.prompt) {
                 return task;
             }
@@ -457,9 +396,7 @@ impl Env for Code {
                 xy.and_then(|a| Some((a[0].as_i64()?, a[1].as_i64()?)))
                     .filter(|(x, y)| x.abs() <= INT_MAX && y.abs() <= INT_MAX)
                     .ok_or_else(|| {
-                        bad(format!(
-                            "field \"tests\": item {i} ({pair}) is not an [x, y] integer pair"
-                        ))
+                        bad(format!("field \"tests\": item {i} ({pair}) is not an [x, y] integer pair"))
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -475,11 +412,7 @@ impl Env for Code {
             Some(_) => return Err(bad("field \"program\" must be a string".into())),
         };
         let truth = Truth(TruthInner::Hidden { tests, program });
-        Ok(Task {
-            id: id.into(),
-            prompt: prompt.into(),
-            truth,
-        })
+        Ok(Task { id: id.into(), prompt: prompt.into(), truth })
     }
 
     fn grade(&self, task: &Task, answer: &str) -> Grade {

@@ -56,13 +56,7 @@ impl std::error::Error for ParseError {}
 /// breaks inside parentheses, as in Python; the text is trimmed first.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let lexemes = lex_text(text)?;
-    Parser {
-        lex: &lexemes,
-        i: 0,
-        nesting: 0,
-        in_tokens: false,
-    }
-    .parse_all()
+    Parser { lex: &lexemes, i: 0, nesting: 0, in_tokens: false }.parse_all()
 }
 
 /// The vocabulary tokens of an answer given as text (`x if x>0 else -x` becomes
@@ -90,13 +84,7 @@ pub fn to_tokens(text: &str) -> Result<Vec<Token>, ParseError> {
 /// literal). A token outside the language is an error naming it.
 pub fn parse_tokens(tokens: &[Token]) -> Result<Expr, ParseError> {
     let lexemes = lex_tokens(tokens)?;
-    Parser {
-        lex: &lexemes,
-        i: 0,
-        nesting: 0,
-        in_tokens: true,
-    }
-    .parse_all()
+    Parser { lex: &lexemes, i: 0, nesting: 0, in_tokens: true }.parse_all()
 }
 
 type Parsed = Result<(Expr, usize), ParseError>; // the tree and its depth
@@ -119,11 +107,7 @@ impl Parser<'_> {
     }
 
     fn error(&self, message: String) -> ParseError {
-        ParseError {
-            offset: self.offset(),
-            in_tokens: self.in_tokens,
-            message,
-        }
+        ParseError { offset: self.offset(), in_tokens: self.in_tokens, message }
     }
 
     fn eat(&mut self, l: Lex) -> bool {
@@ -161,10 +145,7 @@ impl Parser<'_> {
     fn parse_all(mut self) -> Result<Expr, ParseError> {
         let (e, _) = self.expr()?;
         if self.peek() != Lex::End {
-            return Err(self.error(format!(
-                "expected an operator or the end, found {}",
-                self.peek()
-            )));
+            return Err(self.error(format!("expected an operator or the end, found {}", self.peek())));
         }
         Ok(e)
     }
@@ -176,11 +157,7 @@ impl Parser<'_> {
             let (cond, d2) = self.disj()?;
             self.expect(Lex::Else)?;
             let (orelse, d3) = self.expr()?;
-            let e = Expr::If {
-                then: Box::new(then),
-                cond: Box::new(cond),
-                orelse: Box::new(orelse),
-            };
+            let e = Expr::If { then: Box::new(then), cond: Box::new(cond), orelse: Box::new(orelse) };
             self.node(e, d1.max(d2).max(d3))?
         } else {
             (then, d1)
@@ -226,8 +203,7 @@ impl Parser<'_> {
         let (b, db) = self.sum()?;
         if let Lex::Cmp(_) = self.peek() {
             return Err(self.error(
-                "chained comparisons (a < b < c) are not supported; write (a < b) and (b < c)"
-                    .into(),
+                "chained comparisons (a < b < c) are not supported; write (a < b) and (b < c)".into(),
             ));
         }
         self.node(Expr::Cmp(op, Box::new(a), Box::new(b)), da.max(db))
@@ -331,10 +307,7 @@ mod tests {
     use crate::code::lang::Value;
 
     fn val(text: &str, x: i64) -> Value {
-        parse(text)
-            .unwrap_or_else(|e| panic!("{text:?}: {e}"))
-            .eval(x, 1000)
-            .unwrap()
+        parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}")).eval(x, 1000).unwrap()
     }
 
     fn rejects(text: &str, needle: &str) {
@@ -409,40 +382,20 @@ mod tests {
     fn errors_name_the_byte_offset() {
         let e = parse("x + )").unwrap_err();
         assert_eq!((e.offset, e.in_tokens), (4, false));
-        assert!(
-            e.to_string()
-                .starts_with("at byte 4: expected an operand, found `)`"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("at byte 4: expected an operand, found `)`"), "{e}");
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = format!("{}x{}", "(".repeat(40_000), ")".repeat(40_000));
-        assert!(parse(&deep)
-            .unwrap_err()
-            .to_string()
-            .contains("nested deeper"));
+        assert!(parse(&deep).unwrap_err().to_string().contains("nested deeper"));
         let chain = vec!["x"; 20_000].join("+");
-        assert!(parse(&chain)
-            .unwrap_err()
-            .to_string()
-            .contains("nested deeper"));
+        assert!(parse(&chain).unwrap_err().to_string().contains("nested deeper"));
         let negs = format!("{}x", "-".repeat(50_000));
-        assert!(parse(&negs)
-            .unwrap_err()
-            .to_string()
-            .contains("nested deeper"));
+        assert!(parse(&negs).unwrap_err().to_string().contains("nested deeper"));
         let nots = format!("{}x", "not ".repeat(20_000));
-        assert!(parse(&nots)
-            .unwrap_err()
-            .to_string()
-            .contains("nested deeper"));
-        let ok = format!(
-            "{}x{}",
-            "(".repeat(MAX_DEPTH - 1),
-            ")".repeat(MAX_DEPTH - 1)
-        );
+        assert!(parse(&nots).unwrap_err().to_string().contains("nested deeper"));
+        let ok = format!("{}x{}", "(".repeat(MAX_DEPTH - 1), ")".repeat(MAX_DEPTH - 1));
         assert_eq!(parse(&ok), Ok(Expr::X));
     }
 
@@ -452,10 +405,7 @@ mod tests {
         let toks = to_tokens(text).unwrap();
         assert_eq!(toks.len(), 22);
         assert_eq!(parse_tokens(&toks), parse(text));
-        assert_eq!(
-            crate::code::render(&toks),
-            "max(abs(x)//2, x%3)!=1 and not x<=-10"
-        );
+        assert_eq!(crate::code::render(&toks), "max(abs(x)//2, x%3)!=1 and not x<=-10");
         let e = parse_tokens(&vocab::encode("x+(7").unwrap()).unwrap_err();
         assert_eq!((e.offset, e.in_tokens), (4, true), "{e}");
         let e = parse_tokens(&vocab::encode("x+07").unwrap()).unwrap_err();

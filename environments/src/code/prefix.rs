@@ -51,17 +51,13 @@ fn table() -> &'static Table {
             .collect();
         let starts = |s: &Sym| match s {
             Sym::Digit(_) => true,
-            Sym::Lex(l) => matches!(
-                l,
-                Lex::X | Lex::Minus | Lex::Not | Lex::LParen | Lex::Abs | Lex::Min | Lex::Max
-            ),
+            Sym::Lex(l) => {
+                matches!(l, Lex::X | Lex::Minus | Lex::Not | Lex::LParen | Lex::Abs | Lex::Min | Lex::Max)
+            }
             Sym::Eos => false,
         };
         let follows = |s: &Sym| match s {
-            Sym::Lex(l) => !matches!(
-                l,
-                Lex::X | Lex::Not | Lex::LParen | Lex::Abs | Lex::Min | Lex::Max
-            ),
+            Sym::Lex(l) => !matches!(l, Lex::X | Lex::Not | Lex::LParen | Lex::Abs | Lex::Min | Lex::Max),
             _ => true,
         };
         Table {
@@ -74,9 +70,7 @@ fn table() -> &'static Table {
 
 fn decode(t: Token) -> Option<Sym> {
     let c = &table().all;
-    c.binary_search_by_key(&t, |&(tok, _)| tok)
-        .ok()
-        .map(|i| c[i].1)
+    c.binary_search_by_key(&t, |&(tok, _)| tok).ok().map(|i| c[i].1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,14 +99,7 @@ struct Frame {
 
 impl Frame {
     fn new(kind: FrameKind, opened: bool, below: usize) -> Frame {
-        Frame {
-            kind,
-            opened,
-            args: 1,
-            in_cond: false,
-            cmp_seen: false,
-            below: below as u16,
-        }
+        Frame { kind, opened, args: 1, in_cond: false, cmp_seen: false, below: below as u16 }
     }
 
     /// Fewest tokens that close this frame once its current operand is written.
@@ -138,11 +125,7 @@ enum Step {
     /// `(`, `abs`, `min`, `max`.
     Push(Frame),
     /// A binary operator, keyword, comma or a call's `(`: the top frame changes.
-    Top {
-        frame: Frame,
-        need_operand: bool,
-        not_ok: bool,
-    },
+    Top { frame: Frame, need_operand: bool, not_ok: bool },
     /// `)`.
     Pop,
     /// `<eos>`.
@@ -202,11 +185,7 @@ impl Prefix {
 
     /// Fewest tokens that complete the answer (before `<eos>`).
     pub fn min_to_complete(&self) -> usize {
-        let top = self
-            .frames
-            .last()
-            .copied()
-            .unwrap_or(Frame::new(FrameKind::Top, true, 0));
+        let top = self.frames.last().copied().unwrap_or(Frame::new(FrameKind::Top, true, 0));
         usize::from(self.need_operand) + top.cost() + top.below as usize
     }
 
@@ -222,14 +201,9 @@ impl Prefix {
             return;
         }
         let t = table();
-        let list = if self.need_operand {
-            &t.operand
-        } else {
-            &t.after_operand
-        };
+        let list = if self.need_operand { &t.operand } else { &t.after_operand };
         for &(tok, sym) in list {
-            let idle_digit =
-                matches!(sym, Sym::Digit(_)) && !self.need_operand && self.literal.is_none();
+            let idle_digit = matches!(sym, Sym::Digit(_)) && !self.need_operand && self.literal.is_none();
             if !idle_digit && self.allowed(sym).is_some() {
                 out.push(tok);
             }
@@ -258,11 +232,7 @@ impl Prefix {
                 self.frames.push(f);
                 self.not_ok = true;
             }
-            Step::Top {
-                frame,
-                need_operand,
-                not_ok,
-            } => {
+            Step::Top { frame, need_operand, not_ok } => {
                 if let Some(top) = self.frames.last_mut() {
                     *top = frame;
                 }
@@ -297,25 +267,11 @@ impl Prefix {
         // The top frame changes (and an operand is due or not).
         let top_step = |frame: Frame, need_operand: bool, not_ok: bool| {
             let cost = usize::from(need_operand) + frame.cost() + rest;
-            Some((
-                Step::Top {
-                    frame,
-                    need_operand,
-                    not_ok,
-                },
-                cost,
-            ))
+            Some((Step::Top { frame, need_operand, not_ok }, cost))
         };
         if !top.opened {
-            let frame = Frame {
-                opened: true,
-                ..top
-            };
-            return if sym == Sym::Lex(Lex::LParen) {
-                top_step(frame, true, true)
-            } else {
-                None
-            };
+            let frame = Frame { opened: true, ..top };
+            return if sym == Sym::Lex(Lex::LParen) { top_step(frame, true, true) } else { None };
         }
         let lex = match sym {
             Sym::Eos => {
@@ -346,43 +302,13 @@ impl Prefix {
             };
         }
         match lex {
-            Lex::Plus | Lex::Minus | Lex::Star | Lex::SlashSlash | Lex::Percent => {
-                top_step(top, true, false)
+            Lex::Plus | Lex::Minus | Lex::Star | Lex::SlashSlash | Lex::Percent => top_step(top, true, false),
+            Lex::Cmp(_) if !top.cmp_seen => top_step(Frame { cmp_seen: true, ..top }, true, false),
+            Lex::And | Lex::Or => top_step(Frame { cmp_seen: false, ..top }, true, true),
+            Lex::If if !top.in_cond => top_step(Frame { in_cond: true, cmp_seen: false, ..top }, true, true),
+            Lex::Else if top.in_cond => {
+                top_step(Frame { in_cond: false, cmp_seen: false, ..top }, true, true)
             }
-            Lex::Cmp(_) if !top.cmp_seen => top_step(
-                Frame {
-                    cmp_seen: true,
-                    ..top
-                },
-                true,
-                false,
-            ),
-            Lex::And | Lex::Or => top_step(
-                Frame {
-                    cmp_seen: false,
-                    ..top
-                },
-                true,
-                true,
-            ),
-            Lex::If if !top.in_cond => top_step(
-                Frame {
-                    in_cond: true,
-                    cmp_seen: false,
-                    ..top
-                },
-                true,
-                true,
-            ),
-            Lex::Else if top.in_cond => top_step(
-                Frame {
-                    in_cond: false,
-                    cmp_seen: false,
-                    ..top
-                },
-                true,
-                true,
-            ),
             Lex::RParen if !top.in_cond => {
                 let closes = match top.kind {
                     FrameKind::Paren | FrameKind::Abs => true,
@@ -393,15 +319,7 @@ impl Prefix {
             }
             Lex::Comma if !top.in_cond && top.kind == FrameKind::Call => {
                 let args = top.args.saturating_add(1);
-                top_step(
-                    Frame {
-                        args,
-                        cmp_seen: false,
-                        ..top
-                    },
-                    true,
-                    true,
-                )
+                top_step(Frame { args, cmp_seen: false, ..top }, true, true)
             }
             _ => None,
         }

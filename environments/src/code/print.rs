@@ -102,11 +102,7 @@ impl Expr {
                 out.push(vocab::ch(')'));
             }
             Expr::Min(args) | Expr::Max(args) => {
-                out.push(word(if matches!(self, Expr::Min(_)) {
-                    "min"
-                } else {
-                    "max"
-                }));
+                out.push(word(if matches!(self, Expr::Min(_)) { "min" } else { "max" }));
                 out.push(vocab::ch('('));
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
@@ -173,11 +169,7 @@ mod tests {
     #[test]
     fn printing_uses_the_fewest_parentheses() {
         let x = || Box::new(Expr::X);
-        let sub = Expr::Bin(
-            BinOp::Sub,
-            x(),
-            Box::new(Expr::Bin(BinOp::Sub, x(), int(1))),
-        );
+        let sub = Expr::Bin(BinOp::Sub, x(), Box::new(Expr::Bin(BinOp::Sub, x(), int(1))));
         assert_eq!(sub.to_string(), "x-(x-1)");
         let neg_div = Expr::Neg(Box::new(Expr::Bin(BinOp::FloorDiv, x(), int(2))));
         assert_eq!(neg_div.to_string(), "-(x//2)");
@@ -195,12 +187,7 @@ mod tests {
 
     #[test]
     fn render_separates_tokens_that_would_fuse() {
-        let toks = [
-            vocab::ch('x'),
-            vocab::ch('1'),
-            vocab::ch('2'),
-            vocab::word("abs"),
-        ];
+        let toks = [vocab::ch('x'), vocab::ch('1'), vocab::ch('2'), vocab::word("abs")];
         assert_eq!(render(&toks), "x 12 abs");
     }
 }

@@ -109,11 +109,7 @@ fn wild<R: Rng>(rng: &mut R, depth: usize) -> Expr {
         6 => Expr::Cmp(cmp, b(), b()),
         7 => Expr::And(b(), b()),
         8 => Expr::Or(b(), b()),
-        9 => Expr::If {
-            then: b(),
-            cond: b(),
-            orelse: b(),
-        },
+        9 => Expr::If { then: b(), cond: b(), orelse: b() },
         10 => Expr::Abs(b()),
         k => {
             let args = (0..2 + kind % 3).map(|_| *b()).collect();
@@ -210,10 +206,7 @@ fn agrees_with_cpython() {
     let mut stdin = child.stdin.take().expect("piped stdin");
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().expect("python3 ran");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("wrote to python3");
+    writer.join().expect("writer thread").expect("wrote to python3");
     assert!(output.status.success(), "python3 failed: {output:?}");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -239,9 +232,6 @@ fn agrees_with_cpython() {
          ({errors} ZeroDivisionError), {overflow} skipped for overflow",
         cases.len()
     );
-    assert!(
-        overflow * 100 < compared,
-        "too many overflows to be a fair test: {overflow}"
-    );
+    assert!(overflow * 100 < compared, "too many overflows to be a fair test: {overflow}");
     assert!(errors * 20 > compared, "too few division errors: {errors}");
 }

@@ -25,12 +25,7 @@ fn play(e: &Code, prompt: &str, tokens: &[Token]) -> CodeState {
     let mut legal = Vec::new();
     for &t in tokens.iter().chain([&EOS]) {
         s.legal_actions(&mut legal);
-        assert!(
-            legal.contains(&t),
-            "{:?} illegal after {:?}",
-            vocab::symbol(t),
-            s.answer_tokens()
-        );
+        assert!(legal.contains(&t), "{:?} illegal after {:?}", vocab::symbol(t), s.answer_tokens());
         s.apply(t);
     }
     s
@@ -53,20 +48,11 @@ fn the_worked_example_of_the_docs() {
     assert_eq!(e.answer(&s), "x if x>0 else -x");
     assert_eq!(s.rules_value(), Some(1.0));
     assert_eq!(s.render(), format!("{prompt}\nf(x) = x if x>0 else -x"));
-    let task = e
-        .task(
-            "t",
-            prompt,
-            &serde_json::json!({"tests": [[-7, 7], [5, 5]]}),
-        )
-        .unwrap();
+    let task = e.task("t", prompt, &serde_json::json!({"tests": [[-7, 7], [5, 5]]})).unwrap();
     assert_eq!(e.grade(&task, &e.answer(&s)), Grade::right());
     assert_eq!(e.grade(&task, "abs(x)"), Grade::right());
     let wrong = e.grade(&task, "max(x, 0)");
-    assert_eq!(
-        wrong.reason.as_deref(),
-        Some("hidden test f(-7): expected 7, got 0")
-    );
+    assert_eq!(wrong.reason.as_deref(), Some("hidden test f(-7): expected 7, got 0"));
 }
 
 #[test]
@@ -76,16 +62,9 @@ fn rules_check_only_the_shown_examples() {
     assert_eq!(play(&e, prompt, &tok("2*x")).rules_value(), Some(1.0));
     assert_eq!(play(&e, prompt, &tok("x+x")).rules_value(), Some(1.0));
     assert_eq!(play(&e, prompt, &tok("x+1")).rules_value(), Some(0.0));
-    assert_eq!(
-        play(&e, prompt, &tok("2//(x-1)")).rules_value(),
-        Some(0.0),
-        "ZeroDivisionError at 1"
-    );
+    assert_eq!(play(&e, prompt, &tok("2//(x-1)")).rules_value(), Some(0.0), "ZeroDivisionError at 1");
     // Booleans equal their integers: the prompt prints True as 1.
-    assert_eq!(
-        play(&e, "f(0) = 0\nf(5) = 1", &tok("x>2")).rules_value(),
-        Some(1.0)
-    );
+    assert_eq!(play(&e, "f(0) = 0\nf(5) = 1", &tok("x>2")).rules_value(), Some(1.0));
     let s = e.start(prompt).unwrap();
     assert_eq!(s.rules_value(), None, "not finished");
 }
@@ -93,31 +72,15 @@ fn rules_check_only_the_shown_examples() {
 #[test]
 fn grading_names_the_parse_error_or_the_failing_input() {
     let e = env("code");
-    let task = e
-        .task(
-            "t",
-            "f(1) = 1",
-            &serde_json::json!({"tests": [[2, 1], [0, 0]]}),
-        )
-        .unwrap();
+    let task = e.task("t", "f(1) = 1", &serde_json::json!({"tests": [[2, 1], [0, 0]]})).unwrap();
     let why = |a: &str| e.grade(&task, a).reason.unwrap_or_default();
-    assert_eq!(
-        why("x <"),
-        "does not parse: at byte 3: expected an operand, found the end"
-    );
+    assert_eq!(why("x <"), "does not parse: at byte 3: expected an operand, found the end");
     assert_eq!(why("1<x<3"), "does not parse: at byte 3: chained comparisons (a < b < c) are not supported; write (a < b) and (b < c)");
     assert_eq!(why("2//x"), "hidden test f(0): ZeroDivisionError");
-    assert_eq!(
-        why("x*1000000000000000000*2"),
-        "hidden test f(2): integer overflow (beyond 10^18)"
-    );
+    assert_eq!(why("x*1000000000000000000*2"), "hidden test f(2): integer overflow (beyond 10^18)");
     let long = format!("min({})", vec!["x"; 20_000].join(","));
     assert_eq!(why(&long), "hidden test f(2): out of fuel");
-    assert_eq!(
-        e.grade(&task, "x>1 or x"),
-        Grade::right(),
-        "True == 1, and `or` returns 0 at 0"
-    );
+    assert_eq!(e.grade(&task, "x>1 or x"), Grade::right(), "True == 1, and `or` returns 0 at 0");
 }
 
 #[test]
@@ -128,58 +91,33 @@ fn task_records_name_bad_fields() {
     assert!(err(serde_json::json!({"tests": 3})).contains("\"tests\" must be a list"));
     assert!(err(serde_json::json!({"tests": [[1, 2], [3]]})).contains("item 1 ([3])"));
     assert!(err(serde_json::json!({"tests": []})).contains("empty"));
-    assert!(err(serde_json::json!({"tests": [[1, 1]], "program": "x+"}))
-        .contains("\"program\" does not parse"));
+    assert!(
+        err(serde_json::json!({"tests": [[1, 1]], "program": "x+"})).contains("\"program\" does not parse")
+    );
     assert!(err(serde_json::json!({"tests": [[1, true]]})).contains("task \"t7\""));
-    assert!(e
-        .task(
-            "t",
-            "f(1) = 1\nf(1) = 2",
-            &serde_json::json!({"tests": [[1, 1]]})
-        )
-        .is_err());
+    assert!(e.task("t", "f(1) = 1\nf(1) = 2", &serde_json::json!({"tests": [[1, 1]]})).is_err());
 }
 
 #[test]
 fn prompts_are_read_strictly() {
-    assert_eq!(
-        parse_examples("f(3) = 7\r\nf(-2) = -3\n"),
-        Ok(vec![(3, 7), (-2, -3)])
-    );
-    for bad in [
-        "",
-        "f(3)=7",
-        "f(03) = 7",
-        "f(-0) = 1",
-        "f(3) = +7",
-        "g(3) = 7",
-        "f(3) = 7\n\nf(4) = 8",
-        "f(x) = 1",
-    ] {
+    assert_eq!(parse_examples("f(3) = 7\r\nf(-2) = -3\n"), Ok(vec![(3, 7), (-2, -3)]));
+    for bad in
+        ["", "f(3)=7", "f(03) = 7", "f(-0) = 1", "f(3) = +7", "g(3) = 7", "f(3) = 7\n\nf(4) = 8", "f(x) = 1"]
+    {
         assert!(parse_examples(bad).is_err(), "{bad:?}");
     }
-    let e = parse_examples("f(1) = 1\nf(2) = oops")
-        .unwrap_err()
-        .to_string();
+    let e = parse_examples("f(1) = 1\nf(2) = oops").unwrap_err().to_string();
     assert!(e.contains("line 2"), "{e}");
 }
 
 #[test]
 fn spec_parameters_are_validated_and_round_trip() {
     let e = env("code:depth=2-3,xmax=10");
-    assert_eq!(
-        e.spec(),
-        "code:depth=2-3,examples=5,tests=10,xmax=10,len=40"
-    );
+    assert_eq!(e.spec(), "code:depth=2-3,examples=5,tests=10,xmax=10,len=40");
     assert_eq!(env(&e.spec()), e);
     assert_eq!(e.curriculum_levels(), 2);
     assert_eq!(e.max_actions(), 41);
-    for bad in [
-        "code:depth=0-2",
-        "code:depth=1-6",
-        "code:len=10",
-        "code:xmax=2,examples=5",
-    ] {
+    for bad in ["code:depth=0-2", "code:depth=1-6", "code:len=10", "code:xmax=2,examples=5"] {
         assert!(bad.parse::<crate::AnyEnv>().is_err(), "{bad}");
     }
 }
@@ -190,17 +128,11 @@ fn every_prefix_of_every_generated_program_is_legal() {
         let e = env(spec);
         for i in 0..150 {
             let task = e.generate(11, i, u32::MAX);
-            let TruthInner::Hidden { program, tests } = &task.truth.0 else {
-                unreachable!()
-            };
+            let TruthInner::Hidden { program, tests } = &task.truth.0 else { unreachable!() };
             let p = parse(program).unwrap();
             assert!(p.tokens().len() <= e.cfg.max_len);
             let s = play(&e, &task.prompt, &p.tokens());
-            assert_eq!(
-                s.rules_value(),
-                Some(1.0),
-                "{program} reproduces its examples"
-            );
+            assert_eq!(s.rules_value(), Some(1.0), "{program} reproduces its examples");
             assert_eq!(e.answer(&s), *program);
             assert_eq!(e.grade(&task, program), Grade::right());
             assert_eq!(tests.len(), 10);
@@ -226,11 +158,7 @@ fn random_legal_walks_end_in_expressions_that_parse() {
             }
             assert_eq!(s.tokens().last(), Some(&EOS));
             let from_tokens = parse_tokens(s.answer_tokens()).expect("a legal walk parses");
-            assert_eq!(
-                parse(&e.answer(&s)),
-                Ok(from_tokens.clone()),
-                "text and tokens agree"
-            );
+            assert_eq!(parse(&e.answer(&s)), Ok(from_tokens.clone()), "text and tokens agree");
             assert_eq!(from_tokens.to_string(), render(&from_tokens.tokens()));
         }
     }
@@ -242,19 +170,15 @@ fn random_sequence(rng: &mut ChaCha8Rng) -> Vec<Token> {
         .unwrap()
         .into_iter()
         .chain(
-            [
-                "//", "<=", ">=", "==", "!=", "and", "or", "not", "if", "else", "abs", "min", "max",
-            ]
-            .map(vocab::word),
+            ["//", "<=", ">=", "==", "!=", "and", "or", "not", "if", "else", "abs", "min", "max"]
+                .map(vocab::word),
         )
         .collect();
     let mut seq = if rng.random_bool(0.5) {
         let depth = rng.random_range(0..5);
         random_program(rng, depth).tokens()
     } else {
-        (0..rng.random_range(1..12))
-            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
-            .collect()
+        (0..rng.random_range(1..12)).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect()
     };
     for _ in 0..rng.random_range(0..3) {
         let i = rng.random_range(0..=seq.len());
@@ -288,10 +212,7 @@ fn the_automaton_accepts_exactly_what_the_parser_accepts() {
         valid += usize::from(accepted);
         total += 1;
     }
-    assert!(
-        valid > total / 4 && valid < total * 3 / 4,
-        "{valid} of {total} valid: a poor mix"
-    );
+    assert!(valid > total / 4 && valid < total * 3 / 4, "{valid} of {total} valid: a poor mix");
 }
 
 #[test]
@@ -306,28 +227,19 @@ fn generate_is_deterministic_and_follows_the_curriculum() {
     assert!((0..50).all(|i| depth(&e.generate(4, i, 0)) == 1));
     assert!((0..50).all(|i| depth(&e.generate(4, i, 1)) <= 2));
     let top: Vec<usize> = (0..200).map(|i| depth(&e.generate(4, i, 3))).collect();
-    assert!(
-        (1..=4).all(|d| top.contains(&d)),
-        "the last level spans every depth"
-    );
+    assert!((1..=4).all(|d| top.contains(&d)), "the last level spans every depth");
 }
 
 #[test]
 fn suite_file_is_what_the_generator_draws() {
-    let drawn: Vec<String> = Code::draw_suite()
-        .iter()
-        .map(crate::suite::task_line)
-        .collect();
+    let drawn: Vec<String> = Code::draw_suite().iter().map(crate::suite::task_line).collect();
     let text = drawn.join("\n") + "\n";
     if std::env::var("PONDER_WRITE_SUITES").as_deref() == Ok("1") {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/code.test.jsonl");
         std::fs::write(path, &text).unwrap();
         return;
     }
-    assert_eq!(
-        SUITE, text,
-        "suites/code.test.jsonl is stale: rerun with PONDER_WRITE_SUITES=1"
-    );
+    assert_eq!(SUITE, text, "suites/code.test.jsonl is stale: rerun with PONDER_WRITE_SUITES=1");
 }
 
 #[test]
@@ -343,16 +255,10 @@ fn held_out_is_filtered_and_never_generated() {
         assert!(!prompts.contains(e.generate(0xC0DE_7E57, i, 4).prompt.as_str()));
     }
     // The suite's own draws are redrawn when training asks for them.
-    let d = gen::draw(
-        &mut gen::item_rng(SUITE_SEED, 1000),
-        &Code::suite_config(),
-        1,
-    );
+    let d = gen::draw(&mut gen::item_rng(SUITE_SEED, 1000), &Code::suite_config(), 1);
     assert!(prompts.contains(format_examples(&d.shown).as_str()));
     for t in &all {
-        let TruthInner::Hidden { program, .. } = &t.truth.0 else {
-            unreachable!()
-        };
+        let TruthInner::Hidden { program, .. } = &t.truth.0 else { unreachable!() };
         assert_eq!(e.grade(t, program), Grade::right(), "{}", t.id);
     }
 }
@@ -362,11 +268,7 @@ fn held_out_is_filtered_and_never_generated() {
 fn after(text: &str) -> Prefix {
     let mut p = Prefix::new(40);
     for t in crate::code::parse::to_tokens(text).unwrap() {
-        assert!(
-            p.is_legal(t),
-            "{:?} illegal after a prefix of {text:?}",
-            vocab::symbol(t)
-        );
+        assert!(p.is_legal(t), "{:?} illegal after a prefix of {text:?}", vocab::symbol(t));
         p.apply(t);
     }
     p
@@ -382,9 +284,8 @@ fn legal_text(p: &Prefix) -> Vec<&'static str> {
 fn an_operand_is_due_at_the_start() {
     let mut l = legal_text(&Prefix::new(40));
     l.sort();
-    let mut want = vec![
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "x", "-", "(", "not", "abs", "min", "max",
-    ];
+    let mut want =
+        vec!["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "x", "-", "(", "not", "abs", "min", "max"];
     want.sort();
     assert_eq!(l, want);
 }
@@ -395,10 +296,7 @@ fn grammar_rules_prune_tokens() {
     assert!(!has("0", "0") && !has("0", "7"), "no leading zeros");
     assert!(has("10", "0"));
     assert!(has("x", "<eos>") && !has("x+", "<eos>") && !has("(x", "<eos>"));
-    assert!(
-        !has("x<1", "<") && !has("x<1", "==") && has("(x<1)", "=="),
-        "no chains"
-    );
+    assert!(!has("x<1", "<") && !has("x<1", "==") && has("(x<1)", "=="), "no chains");
     assert!(has("x<1 and x", ">"), "`and` starts a new comparison");
     assert!(!has("x", "else") && has("x if x", "else") && !has("x if x", "if"));
     assert!(!has("x if x", "<eos>") && has("x if x else 1", "<eos>"));
@@ -434,10 +332,7 @@ fn the_length_bound_forces_completion() {
         p.apply(t);
     }
     let l = legal_text(&p);
-    assert!(
-        l.contains(&"(") && l.contains(&"x") && !l.contains(&"abs") && !l.contains(&"min"),
-        "{l:?}"
-    );
+    assert!(l.contains(&"(") && l.contains(&"x") && !l.contains(&"abs") && !l.contains(&"min"), "{l:?}");
 }
 
 #[test]
@@ -458,9 +353,7 @@ fn legal_lists_exactly_the_tokens_that_are_legal() {
         let mut p = Prefix::new(rng.random_range(1..40));
         while !p.is_finished() {
             p.legal(&mut legal);
-            let all: Vec<Token> = (0..vocab::VOCAB_SIZE as Token)
-                .filter(|&t| p.is_legal(t))
-                .collect();
+            let all: Vec<Token> = (0..vocab::VOCAB_SIZE as Token).filter(|&t| p.is_legal(t)).collect();
             assert_eq!(legal, all);
             p.apply(legal[rng.random_range(0..legal.len())]);
         }

@@ -141,8 +141,8 @@ impl fmt::Display for Expr {
                 // also at equal precedence under `-` and `/` (a-(b+c), a/(b*c)), which are not
                 // associative. Over exact rationals a+(b-c) = a+b-c and a*(b/c) = a*b/c.
                 let left_paren = a.precedence() < p;
-                let right_paren = b.precedence() < p
-                    || (b.precedence() == p && matches!(op, BinOp::Sub | BinOp::Div));
+                let right_paren =
+                    b.precedence() < p || (b.precedence() == p && matches!(op, BinOp::Sub | BinOp::Div));
                 wrap(f, a, left_paren)?;
                 write!(f, "{}", op.symbol())?;
                 wrap(f, b, right_paren)
@@ -176,10 +176,7 @@ impl Parser<'_> {
     }
 
     fn error(&self, message: &str) -> ParseError {
-        ParseError {
-            message: message.to_string(),
-            at: self.pos,
-        }
+        ParseError { message: message.to_string(), at: self.pos }
     }
 
     fn expr(&mut self, depth: usize) -> Result<Expr, ParseError> {
@@ -222,12 +219,10 @@ impl Parser<'_> {
                 let e = self.expr(depth + 1)?;
                 self.skip_spaces();
                 if self.peek() != Some(')') {
-                    let found = self
-                        .peek()
-                        .map_or("the end".to_string(), |c| format!("{c:?}"));
-                    return Err(self.error(&format!(
-                        "expected ')' closing the '(' at byte {open}, found {found}"
-                    )));
+                    let found = self.peek().map_or("the end".to_string(), |c| format!("{c:?}"));
+                    return Err(
+                        self.error(&format!("expected ')' closing the '(' at byte {open}, found {found}"))
+                    );
                 }
                 self.pos += 1;
                 Ok(e)
@@ -240,10 +235,7 @@ impl Parser<'_> {
                 self.text[start..self.pos]
                     .parse::<i64>()
                     .map(Expr::Num)
-                    .map_err(|_| ParseError {
-                        message: "number too large".into(),
-                        at: start,
-                    })
+                    .map_err(|_| ParseError { message: "number too large".into(), at: start })
             }
             Some(c) => Err(self.error(&format!("expected a number or '(', found {c:?}"))),
             None => Err(self.error("expected a number or '(', found the end")),
@@ -276,10 +268,7 @@ mod tests {
         for (text, want) in [
             ("", "found the end at byte 0"),
             ("4*", "found the end at byte 2"),
-            (
-                "(7-8",
-                "expected ')' closing the '(' at byte 0, found the end at byte 4",
-            ),
+            ("(7-8", "expected ')' closing the '(' at byte 0, found the end at byte 4"),
             ("7)", "unmatched ')' at byte 1"),
             ("7 8", "expected an operator, found '8' at byte 2"),
             ("-4", "found '-' at byte 0"),
@@ -290,18 +279,12 @@ mod tests {
             assert!(e.contains(want), "{text:?}: {e}");
         }
         let deep = "(".repeat(100_000);
-        assert!(Expr::parse(&deep)
-            .unwrap_err()
-            .message
-            .contains("nested deeper"));
+        assert!(Expr::parse(&deep).unwrap_err().message.contains("nested deeper"));
     }
 
     #[test]
     fn evaluation_errors_are_values_not_panics() {
-        assert_eq!(
-            Expr::parse("1/(2-2)").unwrap().eval(),
-            Err(ArithError::DivisionByZero)
-        );
+        assert_eq!(Expr::parse("1/(2-2)").unwrap().eval(), Err(ArithError::DivisionByZero));
         let big = "9999999999*9999999999*9999999999";
         assert_eq!(Expr::parse(big).unwrap().eval(), Err(ArithError::Overflow));
     }

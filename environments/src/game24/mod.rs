@@ -71,8 +71,7 @@ pub use state::Game24State;
 
 pub const INFO: EnvInfo = EnvInfo {
     name: "game24",
-    summary:
-        "make 24 from four numbers 1..13 with + - * / (1,362 puzzles); exact verifier and solver",
+    summary: "make 24 from four numbers 1..13 with + - * / (1,362 puzzles); exact verifier and solver",
     params: &[ParamInfo {
         name: "format",
         default: "expr",
@@ -138,8 +137,7 @@ fn parse_prompt(prompt: &str) -> Result<[u32; 4], EnvError> {
     }
     let mut numbers = [0u32; 4];
     for (n, part) in numbers.iter_mut().zip(&parts) {
-        let ok =
-            !part.is_empty() && part.bytes().all(|c| c.is_ascii_digit()) && !part.starts_with('0');
+        let ok = !part.is_empty() && part.bytes().all(|c| c.is_ascii_digit()) && !part.starts_with('0');
         *n = part
             .parse()
             .ok()
@@ -158,14 +156,7 @@ impl Env for Game24 {
     type State = Game24State;
 
     fn spec(&self) -> String {
-        format!(
-            "game24:format={}",
-            if self.format == Format::Steps {
-                "steps"
-            } else {
-                "expr"
-            }
-        )
+        format!("game24:format={}", if self.format == Format::Steps { "steps" } else { "expr" })
     }
 
     fn kind(&self) -> Kind {
@@ -184,11 +175,7 @@ impl Env for Game24 {
         let mut tokens = vec![BOS];
         vocab::encode_into(prompt, &mut tokens)?;
         tokens.push(SEP);
-        Ok(Game24State::new(
-            tokens,
-            numbers,
-            self.format == Format::Steps,
-        ))
+        Ok(Game24State::new(tokens, numbers, self.format == Format::Steps))
     }
 
     fn generate(&self, seed: u64, index: u64, _level: u32) -> Task {
@@ -219,11 +206,7 @@ impl Env for Game24 {
 
     fn task(&self, id: &str, prompt: &str, _extra: &serde_json::Value) -> Result<Task, EnvError> {
         let numbers = parse_prompt(prompt)?;
-        Ok(Task {
-            id: id.into(),
-            prompt: prompt.into(),
-            truth: Truth(TruthInner::Numbers24(numbers)),
-        })
+        Ok(Task { id: id.into(), prompt: prompt.into(), truth: Truth(TruthInner::Numbers24(numbers)) })
     }
 
     fn grade(&self, task: &Task, answer: &str) -> Grade {
@@ -249,18 +232,12 @@ pub fn check(numbers: &[u32; 4], answer: &str) -> Result<(), String> {
     }
     let mut used = want.map(|_| 0usize);
     for n in e.numbers() {
-        match usize::try_from(n)
-            .ok()
-            .filter(|&i| i < want.len() && want[i] > 0)
-        {
+        match usize::try_from(n).ok().filter(|&i| i < want.len() && want[i] > 0) {
             None => return Err(format!("uses {n} which is not in the puzzle")),
             Some(i) => {
                 used[i] += 1;
                 if used[i] > want[i] {
-                    return Err(format!(
-                        "uses {n} more often than the puzzle has it ({})",
-                        want[i]
-                    ));
+                    return Err(format!("uses {n} more often than the puzzle has it ({})", want[i]));
                 }
             }
         }
@@ -278,12 +255,7 @@ pub fn check(numbers: &[u32; 4], answer: &str) -> Result<(), String> {
 /// The 1,362 solvable puzzles, numbers ascending, in ascending lexicographic order.
 pub fn all_puzzles() -> &'static [[u32; 4]] {
     static ALL: OnceLock<Vec<[u32; 4]>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        multisets()
-            .into_iter()
-            .filter(|p| solver::solvable(p, false))
-            .collect()
-    })
+    ALL.get_or_init(|| multisets().into_iter().filter(|p| solver::solvable(p, false)).collect())
 }
 
 /// The test split: the solvable puzzles whose index in [`all_puzzles`] is a multiple of 5 (273).
@@ -296,12 +268,7 @@ pub fn test_split() -> &'static [[u32; 4]] {
 pub fn train_split() -> &'static [[u32; 4]] {
     static TRAIN: OnceLock<Vec<[u32; 4]>> = OnceLock::new();
     TRAIN.get_or_init(|| {
-        all_puzzles()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % 5 != 0)
-            .map(|(_, p)| *p)
-            .collect()
+        all_puzzles().iter().enumerate().filter(|(i, _)| i % 5 != 0).map(|(_, p)| *p).collect()
     })
 }
 

@@ -128,30 +128,18 @@ mod tests {
         assert_eq!((r.num(), r.den()), (4, 3));
         assert_eq!(r.to_string(), "4/3");
         assert_eq!(Rational::int(3).checked_sub(r).unwrap().to_string(), "5/3");
-        assert_eq!(
-            Rational::int(1)
-                .checked_div(Rational::int(-2))
-                .unwrap()
-                .to_string(),
-            "-1/2"
-        );
+        assert_eq!(Rational::int(1).checked_div(Rational::int(-2)).unwrap().to_string(), "-1/2");
         assert_eq!(r.checked_mul(Rational::int(3)).unwrap(), Rational::int(4));
         assert!(Rational::int(1).checked_div(Rational::int(3)).unwrap() < Rational::int(1));
     }
 
     #[test]
     fn overflow_and_division_by_zero_are_errors() {
-        assert_eq!(
-            Rational::int(1).checked_div(Rational::ZERO),
-            Err(ArithError::DivisionByZero)
-        );
+        assert_eq!(Rational::int(1).checked_div(Rational::ZERO), Err(ArithError::DivisionByZero));
         let big = Rational::int(i64::MAX);
         assert_eq!(big.checked_mul(big), Err(ArithError::Overflow));
         assert_eq!(big.checked_add(Rational::int(1)), Err(ArithError::Overflow));
-        assert_eq!(
-            Rational::int(i64::MIN).checked_div(Rational::int(-1)),
-            Err(ArithError::Overflow)
-        );
+        assert_eq!(Rational::int(i64::MIN).checked_div(Rational::int(-1)), Err(ArithError::Overflow));
         assert_eq!(big.checked_sub(big), Ok(Rational::ZERO));
     }
 }

@@ -17,14 +17,8 @@ struct Frac {
 impl Frac {
     fn apply(op: BinOp, a: Frac, b: Frac) -> Option<Frac> {
         let (n, d) = match op {
-            BinOp::Add => (
-                a.n.checked_mul(b.d)?.checked_add(b.n.checked_mul(a.d)?)?,
-                a.d.checked_mul(b.d)?,
-            ),
-            BinOp::Sub => (
-                a.n.checked_mul(b.d)?.checked_sub(b.n.checked_mul(a.d)?)?,
-                a.d.checked_mul(b.d)?,
-            ),
+            BinOp::Add => (a.n.checked_mul(b.d)?.checked_add(b.n.checked_mul(a.d)?)?, a.d.checked_mul(b.d)?),
+            BinOp::Sub => (a.n.checked_mul(b.d)?.checked_sub(b.n.checked_mul(a.d)?)?, a.d.checked_mul(b.d)?),
             BinOp::Mul => (a.n.checked_mul(b.n)?, a.d.checked_mul(b.d)?),
             BinOp::Div if b.n == 0 => return None,
             BinOp::Div => {
@@ -55,14 +49,7 @@ enum Move {
     RevDiv,
 }
 
-const MOVES: [Move; 6] = [
-    Move::Add,
-    Move::Mul,
-    Move::Sub,
-    Move::RevSub,
-    Move::Div,
-    Move::RevDiv,
-];
+const MOVES: [Move; 6] = [Move::Add, Move::Mul, Move::Sub, Move::RevSub, Move::Div, Move::RevDiv];
 
 impl Move {
     fn parts(self) -> (BinOp, bool) {
@@ -80,13 +67,7 @@ impl Move {
 /// Whether `numbers` can make 24 (each used once, `+ - * /` and parentheses, exact rationals);
 /// with `nonneg`, only through intermediate results that are never negative.
 pub(crate) fn solvable(numbers: &[u32], nonneg: bool) -> bool {
-    let mut vals: Vec<Frac> = numbers
-        .iter()
-        .map(|&n| Frac {
-            n: i64::from(n),
-            d: 1,
-        })
-        .collect();
+    let mut vals: Vec<Frac> = numbers.iter().map(|&n| Frac { n: i64::from(n), d: 1 }).collect();
     !vals.is_empty() && search(&mut vals, &mut Vec::new(), nonneg)
 }
 
@@ -94,13 +75,7 @@ pub(crate) fn solvable(numbers: &[u32], nonneg: bool) -> bool {
 /// parentheses: `solve(&[4, 7, 8, 8])` is `Some("(7-8/8)*4")`-like; `None` if there is none.
 /// The search is exhaustive (its cost grows steeply past six numbers).
 pub fn solve(numbers: &[u32]) -> Option<String> {
-    let mut vals: Vec<Frac> = numbers
-        .iter()
-        .map(|&n| Frac {
-            n: i64::from(n),
-            d: 1,
-        })
-        .collect();
+    let mut vals: Vec<Frac> = numbers.iter().map(|&n| Frac { n: i64::from(n), d: 1 }).collect();
     let mut path = Vec::new();
     if vals.is_empty() || !search(&mut vals, &mut path, false) {
         return None;
@@ -110,11 +85,7 @@ pub fn solve(numbers: &[u32]) -> Option<String> {
         let b = exprs.swap_remove(j);
         let a = std::mem::replace(&mut exprs[i], Expr::Num(0));
         let (op, rev) = m.parts();
-        exprs[i] = if rev {
-            Expr::bin(op, b, a)
-        } else {
-            Expr::bin(op, a, b)
-        };
+        exprs[i] = if rev { Expr::bin(op, b, a) } else { Expr::bin(op, a, b) };
     }
     Some(exprs[0].to_string())
 }
@@ -130,11 +101,7 @@ fn search(vals: &mut Vec<Frac>, path: &mut Vec<(usize, usize, Move)>, nonneg: bo
         // The last combination, checked in place: half of all the nodes of the search are here.
         let hit = MOVES.into_iter().find(|&m| {
             let (op, rev) = m.parts();
-            let r = if rev {
-                Frac::apply(op, vals[1], vals[0])
-            } else {
-                Frac::apply(op, vals[0], vals[1])
-            };
+            let r = if rev { Frac::apply(op, vals[1], vals[0]) } else { Frac::apply(op, vals[0], vals[1]) };
             r.is_some_and(|r| r.is(24))
         });
         if let Some(m) = hit {
@@ -147,11 +114,7 @@ fn search(vals: &mut Vec<Frac>, path: &mut Vec<(usize, usize, Move)>, nonneg: bo
             let (a, b) = (vals[i], vals[j]);
             for m in MOVES {
                 let (op, rev) = m.parts();
-                let r = if rev {
-                    Frac::apply(op, b, a)
-                } else {
-                    Frac::apply(op, a, b)
-                };
+                let r = if rev { Frac::apply(op, b, a) } else { Frac::apply(op, a, b) };
                 let Some(r) = r else { continue };
                 if nonneg && r.n < 0 {
                     continue;

@@ -43,16 +43,9 @@ pub(super) enum Grammar {
 impl Game24State {
     pub(super) fn new(tokens: Vec<Token>, numbers: [u32; 4], steps: bool) -> Self {
         let grammar = if steps {
-            let mut values: Vec<Rational> = numbers
-                .iter()
-                .map(|&n| Rational::int(i64::from(n)))
-                .collect();
+            let mut values: Vec<Rational> = numbers.iter().map(|&n| Rational::int(i64::from(n))).collect();
             values.sort();
-            Grammar::Steps(StepsGrammar {
-                values,
-                history: Vec::new(),
-                phase: Phase::First { typed: 0 },
-            })
+            Grammar::Steps(StepsGrammar { values, history: Vec::new(), phase: Phase::First { typed: 0 } })
         } else {
             let mut left = [0u8; 14];
             for &n in &numbers {
@@ -69,11 +62,7 @@ impl Game24State {
                 done: false,
             })
         };
-        Game24State {
-            tokens,
-            numbers,
-            grammar,
-        }
+        Game24State { tokens, numbers, grammar }
     }
 
     /// The answer as an infix expression: the text itself in the `expr` format; in the `steps`
@@ -91,9 +80,7 @@ impl Game24State {
                 items.sort_by_key(|x| x.0);
                 for &(i, op, j) in &g.history {
                     let (a, b) = (items[i].clone(), items[j].clone());
-                    let value = op
-                        .apply(a.0, b.0)
-                        .expect("the grammar allowed only defined steps");
+                    let value = op.apply(a.0, b.0).expect("the grammar allowed only defined steps");
                     combine(&mut items, i, j, (value, Expr::bin(op, a.1, b.1)), |x| x.0);
                 }
                 let texts: Vec<String> = items.iter().map(|x| x.1.to_string()).collect();
@@ -153,24 +140,16 @@ impl State for Game24State {
             return None;
         }
         let value = match &self.grammar {
-            Grammar::Expr(_) => Expr::parse(&self.expression())
-                .ok()
-                .and_then(|e| e.eval().ok()),
+            Grammar::Expr(_) => Expr::parse(&self.expression()).ok().and_then(|e| e.eval().ok()),
             Grammar::Steps(g) => g.values.first().copied(),
         };
-        Some(if value == Some(Rational::int(24)) {
-            1.0
-        } else {
-            0.0
-        })
+        Some(if value == Some(Rational::int(24)) { 1.0 } else { 0.0 })
     }
 
     fn at_step_boundary(&self) -> bool {
         match &self.grammar {
             Grammar::Expr(_) => true,
-            Grammar::Steps(_) => {
-                matches!(self.tokens.last(), Some(&SEP) | Some(&STEP)) || self.is_terminal()
-            }
+            Grammar::Steps(_) => matches!(self.tokens.last(), Some(&SEP) | Some(&STEP)) || self.is_terminal(),
         }
     }
 }
@@ -212,10 +191,7 @@ fn digit_count(v: u32) -> u8 {
 impl ExprGrammar {
     /// Open groups that still need an operator of their own.
     fn needy(&self) -> u8 {
-        self.groups[..self.depth as usize]
-            .iter()
-            .filter(|&&has_op| !has_op)
-            .count() as u8
+        self.groups[..self.depth as usize].iter().filter(|&&has_op| !has_op).count() as u8
     }
 
     /// The numbers still available whose text starts with the typed digits.
@@ -224,8 +200,7 @@ impl ExprGrammar {
             let len = digit_count(v);
             self.left[v as usize] > 0
                 && len >= self.typed
-                && (self.typed == 0
-                    || v / 10u32.pow(u32::from(len - self.typed)) == self.typed_value)
+                && (self.typed == 0 || v / 10u32.pow(u32::from(len - self.typed)) == self.typed_value)
         })
     }
 
@@ -343,11 +318,7 @@ enum Phase {
 /// How an operand is typed: `8`, or `(8/3)` for a fraction (values are never negative).
 fn operand_tokens(v: Rational, out: &mut Vec<Token>) {
     out.clear();
-    let text = if v.is_integer() {
-        v.to_string()
-    } else {
-        format!("({v})")
-    };
+    let text = if v.is_integer() { v.to_string() } else { format!("({v})") };
     vocab::encode_into(&text, out).expect("digits, '(', '/' and ')' are in the vocabulary");
 }
 
@@ -418,44 +389,24 @@ impl StepsGrammar {
                 match self.complete(&tokens[tokens.len() - typed..]) {
                     Some(first) if op.is_some() => {
                         let op = op.expect("checked");
-                        self.phase = Phase::Second {
-                            first,
-                            op,
-                            typed: 0,
-                        };
+                        self.phase = Phase::Second { first, op, typed: 0 };
                     }
                     _ => self.phase = Phase::First { typed: typed + 1 },
                 }
             }
             Phase::Second { first, op, typed } => {
-                let second = if t == vocab::ch('=') {
-                    self.complete(&tokens[tokens.len() - typed..])
-                } else {
-                    None
-                };
+                let second =
+                    if t == vocab::ch('=') { self.complete(&tokens[tokens.len() - typed..]) } else { None };
                 match second {
                     Some(j) => self.step(first, op, j),
-                    None => {
-                        self.phase = Phase::Second {
-                            first,
-                            op,
-                            typed: typed + 1,
-                        }
-                    }
+                    None => self.phase = Phase::Second { first, op, typed: typed + 1 },
                 }
             }
-            Phase::Forced {
-                ref rest,
-                ref mut at,
-            } => {
+            Phase::Forced { ref rest, ref mut at } => {
                 debug_assert_eq!(rest[*at], t);
                 *at += 1;
                 if *at == rest.len() {
-                    self.phase = if self.values.len() == 1 {
-                        Phase::End
-                    } else {
-                        Phase::First { typed: 0 }
-                    };
+                    self.phase = if self.values.len() == 1 { Phase::End } else { Phase::First { typed: 0 } };
                 }
             }
             Phase::End => self.phase = Phase::Done,
@@ -466,14 +417,11 @@ impl StepsGrammar {
     /// Performs the step `values[i] op values[j]` once its `=` is written, and lines up the
     /// forced rest: `result (left: ...)<step>`.
     fn step(&mut self, i: usize, op: BinOp, j: usize) {
-        let r = op
-            .apply(self.values[i], self.values[j])
-            .expect("the grammar allows only defined steps");
+        let r = op.apply(self.values[i], self.values[j]).expect("the grammar allows only defined steps");
         self.history.push((i, op, j));
         combine(&mut self.values, i, j, r, |v| *v);
         let left: Vec<String> = self.values.iter().map(|v| v.to_string()).collect();
-        let mut rest =
-            vocab::encode(&format!("{r} (left: {})", left.join(" "))).expect("in the vocabulary");
+        let mut rest = vocab::encode(&format!("{r} (left: {})", left.join(" "))).expect("in the vocabulary");
         rest.push(STEP);
         self.phase = Phase::Forced { rest, at: 0 };
     }

@@ -4,12 +4,8 @@ use super::*;
 use crate::vocab::{EOS, STEP};
 use crate::{conformance, State};
 
-const EXPR: Game24 = Game24 {
-    format: Format::Expr,
-};
-const STEPS: Game24 = Game24 {
-    format: Format::Steps,
-};
+const EXPR: Game24 = Game24 { format: Format::Expr };
+const STEPS: Game24 = Game24 { format: Format::Steps };
 
 /// Writes `text` (`<step>` for step ends, `<eos>` at the end) token by token, asserting each
 /// token is legal.
@@ -55,10 +51,7 @@ fn there_are_1362_solvable_puzzles_and_a_273_puzzle_test_split() {
     assert_eq!(all.len(), 1362);
     assert_eq!(all[0], [1, 1, 1, 8]);
     assert_eq!(all[1361], [12, 13, 13, 13]);
-    assert!(
-        all.windows(2).all(|w| w[0] < w[1]),
-        "ascending lexicographic order"
-    );
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "ascending lexicographic order");
     assert!(all.iter().all(|p| p.windows(2).all(|w| w[0] <= w[1])));
     let (test, train) = (test_split(), train_split());
     assert_eq!(test.len(), 273);
@@ -94,10 +87,7 @@ fn every_solvable_puzzle_has_a_solution_without_negative_numbers() {
 
 #[test]
 fn the_suite_file_is_the_test_split_and_generate_never_draws_from_it() {
-    let want: String = test_suite()
-        .iter()
-        .map(|t| crate::suite::task_line(t) + "\n")
-        .collect();
+    let want: String = test_suite().iter().map(|t| crate::suite::task_line(t) + "\n").collect();
     assert!(
         SUITE == want,
         "suites/game24.test.jsonl differs from test_suite(); the file is the contract: restore \
@@ -113,11 +103,7 @@ fn the_suite_file_is_the_test_split_and_generate_never_draws_from_it() {
         let drawn: HashSet<String> = (0..4000).map(|i| env.generate(1, i, 0).prompt).collect();
         assert!(drawn.is_disjoint(&held));
         // 4,000 uniform draws from 1,089 puzzles show about 1,061 of them.
-        assert!(
-            drawn.len() > 1030,
-            "uniform over the training split: {}",
-            drawn.len()
-        );
+        assert!(drawn.len() > 1030, "uniform over the training split: {}", drawn.len());
     }
     assert_eq!(EXPR.generate(4, 2, 0), EXPR.generate(4, 2, 0));
     assert_ne!(EXPR.generate(4, 2, 0).prompt, EXPR.generate(4, 3, 0).prompt);
@@ -141,35 +127,15 @@ fn expr_grammar_offers_only_numbers_left_and_well_formed_continuations() {
     let s = EXPR.start("4 7 8 8").unwrap();
     assert_eq!(legal_text(&s), ["4", "7", "8", "("]);
     let s = write(&EXPR, "4 7 8 8", "8");
-    assert_eq!(
-        legal_text(&s),
-        ["+", "-", "*", "/"],
-        "no ')' without '(' and no end with numbers left"
-    );
+    assert_eq!(legal_text(&s), ["+", "-", "*", "/"], "no ')' without '(' and no end with numbers left");
     let s = write(&EXPR, "4 7 8 8", "8*4*");
-    assert_eq!(
-        legal_text(&s),
-        ["7", "8", "("],
-        "two numbers left may form a group"
-    );
+    assert_eq!(legal_text(&s), ["7", "8", "("], "two numbers left may form a group");
     let s = write(&EXPR, "4 7 8 8", "8*4*7*");
-    assert_eq!(
-        legal_text(&s),
-        ["8"],
-        "no '(' with one number left: a group needs an operator"
-    );
+    assert_eq!(legal_text(&s), ["8"], "no '(' with one number left: a group needs an operator");
     let s = write(&EXPR, "4 7 8 8", "(8");
-    assert_eq!(
-        legal_text(&s),
-        ["+", "-", "*", "/"],
-        "no ')' before the group has an operator"
-    );
+    assert_eq!(legal_text(&s), ["+", "-", "*", "/"], "no ')' before the group has an operator");
     let s = write(&EXPR, "4 7 8 8", "((8+4)");
-    assert_eq!(
-        legal_text(&s),
-        ["+", "-", "*", "/"],
-        "the outer group still needs an operator of its own"
-    );
+    assert_eq!(legal_text(&s), ["+", "-", "*", "/"], "the outer group still needs an operator of its own");
     let s = write(&EXPR, "4 7 8 8", "((8+4)*7");
     assert_eq!(legal_text(&s), ["+", "-", "*", "/", ")"]);
     let s = write(&EXPR, "4 7 8 8", "(8+4)*7*8");
@@ -209,15 +175,11 @@ fn every_expr_prefix_completes_and_every_answer_uses_the_numbers_once() {
                 let verdict = check(&numbers, &answer);
                 match verdict {
                     Ok(()) => wins += 1,
-                    Err(ref why) => assert!(
-                        why.starts_with("equals") || why == "division by zero",
-                        "{answer}: {why}"
-                    ),
+                    Err(ref why) => {
+                        assert!(why.starts_with("equals") || why == "division by zero", "{answer}: {why}")
+                    }
                 }
-                assert_eq!(
-                    s.rules_value(),
-                    Some(if verdict.is_ok() { 1.0 } else { 0.0 })
-                );
+                assert_eq!(s.rules_value(), Some(if verdict.is_ok() { 1.0 } else { 0.0 }));
                 answers += 1;
             }
         });
@@ -263,23 +225,14 @@ fn steps_choices_are_operands_and_operators_and_the_rest_is_forced() {
     assert_eq!(legal_text(&s), ["4", "7", "8"]);
     assert!(s.at_step_boundary());
     let s = write(&STEPS, "4 7 8 8", "4");
-    assert_eq!(
-        legal_text(&s),
-        ["+", "*", "/"],
-        "4 minus anything left would be negative"
-    );
+    assert_eq!(legal_text(&s), ["+", "*", "/"], "4 minus anything left would be negative");
     assert!(!s.at_step_boundary());
     let s = write(&STEPS, "4 7 8 8", "7-");
     assert_eq!(legal_text(&s), ["4"]);
     let mut s = write(&STEPS, "4 7 8 8", "8/8");
     assert_eq!(legal_text(&s), ["="]);
     let rest = "=1 (left: 1 4 7)";
-    for (k, t) in vocab::encode(rest)
-        .unwrap()
-        .into_iter()
-        .chain([STEP])
-        .enumerate()
-    {
+    for (k, t) in vocab::encode(rest).unwrap().into_iter().chain([STEP]).enumerate() {
         let mut legal = Vec::new();
         s.legal_actions(&mut legal);
         assert_eq!(legal, vec![t], "token {k} of the step's end is forced");
@@ -324,10 +277,7 @@ fn longest_step(prompts: &[&str]) -> usize {
 #[test]
 fn steps_episodes_fit_max_actions() {
     let longest = longest_step(&["1 11 12 13", "7 11 12 13"]);
-    assert!(
-        (30..=STEP_MAX_TOKENS).contains(&longest),
-        "longest step {longest}"
-    );
+    assert!((30..=STEP_MAX_TOKENS).contains(&longest), "longest step {longest}");
 }
 
 /// Over all 1,820 puzzles; two minutes in release:
@@ -357,12 +307,7 @@ fn rules_value_agrees_with_the_ground_truth_on_random_answers() {
                 s.apply(legal[rng.random_range(0..legal.len())]);
             }
             let g = env.grade(&task, &env.answer(&s));
-            assert_eq!(
-                s.rules_value(),
-                Some(g.reward),
-                "{s:?} answered {}: {g:?}",
-                env.answer(&s)
-            );
+            assert_eq!(s.rules_value(), Some(g.reward), "{s:?} answered {}: {g:?}", env.answer(&s));
             wins += g.correct as u32;
         }
         assert!(wins > 2, "{}: {wins} random wins", env.spec());
@@ -381,10 +326,7 @@ fn grade_names_what_is_wrong() {
         ("4+7+8+8", "equals 27, not 24"),
         ("4/(8-8)*7", "division by zero"),
         ("7/8+4+8", "equals 103/8, not 24"),
-        (
-            "(7-8/8*4",
-            "not an expression: expected ')' closing the '(' at byte 0, found the end at byte 8",
-        ),
+        ("(7-8/8*4", "not an expression: expected ')' closing the '(' at byte 0, found the end at byte 8"),
         ("", "at byte 0"),
         ("24", "uses 24 which is not in the puzzle"),
     ] {
@@ -412,27 +354,11 @@ fn bad_prompts_and_specs_are_errors_naming_the_problem() {
         assert!(e.contains(why), "{prompt:?}: {e}");
         assert!(STEPS.task("t", prompt, &serde_json::Value::Null).is_err());
     }
-    assert_eq!(
-        EXPR.start("8 4 8 7").unwrap().numbers,
-        [4, 7, 8, 8],
-        "any order is read"
-    );
-    let e = "game24:format=tree"
-        .parse::<crate::AnyEnv>()
-        .unwrap_err()
-        .to_string();
+    assert_eq!(EXPR.start("8 4 8 7").unwrap().numbers, [4, 7, 8, 8], "any order is read");
+    let e = "game24:format=tree".parse::<crate::AnyEnv>().unwrap_err().to_string();
     assert!(e.contains("format") && e.contains("steps"), "{e}");
-    assert_eq!(
-        "game24".parse::<crate::AnyEnv>().unwrap().spec(),
-        "game24:format=expr"
-    );
-    assert_eq!(
-        "game24:format=steps"
-            .parse::<crate::AnyEnv>()
-            .unwrap()
-            .spec(),
-        "game24:format=steps"
-    );
+    assert_eq!("game24".parse::<crate::AnyEnv>().unwrap().spec(), "game24:format=expr");
+    assert_eq!("game24:format=steps".parse::<crate::AnyEnv>().unwrap().spec(), "game24:format=steps");
 }
 
 #[test]

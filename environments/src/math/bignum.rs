@@ -93,10 +93,7 @@ mod tests {
     #[test]
     fn twenty_digit_products_are_exact() {
         let a = digits("99999999999999999999").unwrap();
-        assert_eq!(
-            text(&mul(&a, &a)),
-            "9999999999999999999800000000000000000001"
-        );
+        assert_eq!(text(&mul(&a, &a)), "9999999999999999999800000000000000000001");
         assert_eq!(text(&add(&a, &a)), "199999999999999999998");
     }
 

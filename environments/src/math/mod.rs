@@ -64,11 +64,7 @@ pub const ADDITION_INFO: EnvInfo = EnvInfo {
     name: "addition",
     summary: "a+b on decimal numbers of up to 30 digits; optional carry scratchpad; exact verifier",
     params: &[
-        ParamInfo {
-            name: "digits",
-            default: "1-6",
-            help: "operand digit counts a-b, 1 <= a <= b <= 30",
-        },
+        ParamInfo { name: "digits", default: "1-6", help: "operand digit counts a-b, 1 <= a <= b <= 30" },
         ParamInfo {
             name: "scratchpad",
             default: "none",
@@ -79,14 +75,9 @@ pub const ADDITION_INFO: EnvInfo = EnvInfo {
 
 pub const MULTIPLICATION_INFO: EnvInfo = EnvInfo {
     name: "multiplication",
-    summary:
-        "a*b on decimal numbers of up to 30 digits; optional column scratchpad; exact verifier",
+    summary: "a*b on decimal numbers of up to 30 digits; optional column scratchpad; exact verifier",
     params: &[
-        ParamInfo {
-            name: "digits",
-            default: "1-3",
-            help: "operand digit counts a-b, 1 <= a <= b <= 30",
-        },
+        ParamInfo { name: "digits", default: "1-3", help: "operand digit counts a-b, 1 <= a <= b <= 30" },
         ParamInfo {
             name: "scratchpad",
             default: "none",
@@ -200,11 +191,7 @@ impl Arith {
                 op.name()
             )));
         }
-        Ok(Arith {
-            op,
-            digits: (lo, hi),
-            scratchpad,
-        })
+        Ok(Arith { op, digits: (lo, hi), scratchpad })
     }
 
     pub(crate) fn from_params(op: Op, p: &mut Params) -> Result<Self, EnvError> {
@@ -233,23 +220,20 @@ impl Arith {
     /// The operands of a prompt, as digits, checked against this environment.
     fn operands(&self, prompt: &str) -> Result<(Vec<u8>, Vec<u8>), EnvError> {
         let sym = self.op.symbol();
-        let bad =
-            || {
-                EnvError::BadPrompt(format!(
+        let bad = || {
+            EnvError::BadPrompt(format!(
                 "{prompt:?} is not a {} prompt: expected two decimal numbers joined by {sym:?}, \
                  like {}",
                 self.op.name(),
                 if self.op == Op::Add { "347+85" } else { "12*34" }
             ))
-            };
+        };
         let (a, b) = prompt.split_once(sym).ok_or_else(bad)?;
         let mut out = Vec::with_capacity(2);
         for x in [a, b] {
             let d = bignum::digits(x).ok_or_else(bad)?;
             if d.len() > 1 && d[0] == 0 {
-                return Err(EnvError::BadPrompt(format!(
-                    "operand {x:?} of {prompt:?} has a leading zero"
-                )));
+                return Err(EnvError::BadPrompt(format!("operand {x:?} of {prompt:?} has a leading zero")));
             }
             if d.len() > self.digits.1 as usize {
                 return Err(EnvError::BadPrompt(format!(
@@ -275,9 +259,7 @@ impl Arith {
     /// Whether both operands of a prompt have a digit count inside `digits`.
     fn fits(&self, prompt: &str) -> bool {
         let (lo, hi) = (self.digits.0 as usize, self.digits.1 as usize);
-        prompt
-            .split(self.op.symbol())
-            .all(|x| (lo..=hi).contains(&x.len()))
+        prompt.split(self.op.symbol()).all(|x| (lo..=hi).contains(&x.len()))
     }
 }
 
@@ -333,19 +315,13 @@ impl Env for Arith {
     }
 
     fn held_out(&self) -> Vec<Task> {
-        suite_tasks(self.op)
-            .iter()
-            .filter(|t| self.fits(&t.prompt))
-            .cloned()
-            .collect()
+        suite_tasks(self.op).iter().filter(|t| self.fits(&t.prompt)).cloned().collect()
     }
 
     fn task(&self, id: &str, prompt: &str, extra: &serde_json::Value) -> Result<Task, EnvError> {
         let (a, b) = self.operands(prompt)?;
         let task = self.make_task(id.to_string(), &a, &b);
-        let TruthInner::Number(truth) = &task.truth.0 else {
-            unreachable!("arithmetic truths are numbers")
-        };
+        let TruthInner::Number(truth) = &task.truth.0 else { unreachable!("arithmetic truths are numbers") };
         match extra.get("answer") {
             None => {}
             Some(serde_json::Value::String(s)) if s == truth => {}
@@ -368,9 +344,7 @@ impl Env for Arith {
             return Grade::wrong("empty answer");
         }
         if let Some((i, c)) = answer.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-            return Grade::wrong(format!(
-                "not a decimal number: {c:?} at byte {i} of {answer:?}"
-            ));
+            return Grade::wrong(format!("not a decimal number: {c:?} at byte {i} of {answer:?}"));
         }
         let value = answer.trim_start_matches('0');
         let value = if value.is_empty() { "0" } else { value };
@@ -398,18 +372,10 @@ impl Env for Arith {
 /// both operands of that count, drawn from a fixed seed. `suites/<op>.test.jsonl` holds exactly
 /// these (a test checks it; `cargo run -p ponder-env --example write_math_suites` rewrites it).
 pub fn test_suite(op: Op) -> Vec<Task> {
-    let env = Arith {
-        op,
-        digits: (1, SUITE_MAX_DIGITS),
-        scratchpad: Scratchpad::None,
-    };
+    let env = Arith { op, digits: (1, SUITE_MAX_DIGITS), scratchpad: Scratchpad::None };
     let mut tasks = Vec::new();
     for d in 1..=SUITE_MAX_DIGITS {
-        let want = if d == 1 {
-            SUITE_ONE_DIGIT
-        } else {
-            SUITE_PER_DIGITS
-        };
+        let want = if d == 1 { SUITE_ONE_DIGIT } else { SUITE_PER_DIGITS };
         let mut rng = item_rng(SUITE_SEED, u64::from(d), op.stream());
         let mut seen = HashSet::new();
         while seen.len() < want {
@@ -432,17 +398,9 @@ fn suite_tasks(op: Op) -> &'static [Task] {
         Op::Mul => (&MUL, MULTIPLICATION_SUITE),
     };
     cell.get_or_init(|| {
-        let env = Arith {
-            op,
-            digits: (1, MAX_DIGITS),
-            scratchpad: Scratchpad::None,
-        };
+        let env = Arith { op, digits: (1, MAX_DIGITS), scratchpad: Scratchpad::None };
         let (tasks, errors) = crate::suite::parse_tasks(&env, text);
-        debug_assert!(
-            errors.is_empty(),
-            "suites/{}.test.jsonl: {errors:?}",
-            op.name()
-        );
+        debug_assert!(errors.is_empty(), "suites/{}.test.jsonl: {errors:?}", op.name());
         tasks
     })
 }
@@ -469,9 +427,7 @@ fn item_rng(seed: u64, index: u64, stream: u64) -> ChaCha8Rng {
 
 /// A uniformly random number of exactly `digits` digits (0..=9 for one digit).
 fn random_operand(rng: &mut ChaCha8Rng, digits: u32) -> Vec<u8> {
-    (0..digits)
-        .map(|i| rng.random_range(if i == 0 && digits > 1 { 1 } else { 0 }..10))
-        .collect()
+    (0..digits).map(|i| rng.random_range(if i == 0 && digits > 1 { 1 } else { 0 }..10)).collect()
 }
 
 #[cfg(test)]

@@ -30,13 +30,7 @@ pub struct ArithState {
 
 impl ArithState {
     pub(super) fn new(tokens: Vec<Token>, template: Vec<Elem>, scratchpad: Scratchpad) -> Self {
-        ArithState {
-            tokens,
-            template: template.into(),
-            pos: 0,
-            written: 0,
-            scratchpad,
-        }
+        ArithState { tokens, template: template.into(), pos: 0, written: 0, scratchpad }
     }
 
     /// The answer written so far (after `<sep>`, before `<eos>`).
@@ -185,11 +179,7 @@ fn columns(op: Op, a: &[u8], b: &[u8]) -> Vec<Column> {
             Op::Mul => 81,
         };
         let max_sum = per_term * terms.len() as u64 + max_carry;
-        cols.push(Column {
-            terms,
-            max_carry,
-            max_sum,
-        });
+        cols.push(Column { terms, max_carry, max_sum });
         max_carry = max_sum / 10;
     }
     cols
@@ -216,9 +206,7 @@ pub(super) fn legal(g: &[Elem], pos: usize, written: &[Token], out: &mut Vec<Tok
                 } else if k + 1 > max.len() {
                     -1
                 } else {
-                    let prefix = written
-                        .iter()
-                        .map(|&t| vocab::digit_value(t).unwrap_or(0) as u8);
+                    let prefix = written.iter().map(|&t| vocab::digit_value(t).unwrap_or(0) as u8);
                     match prefix.cmp(max[..k].iter().copied()) {
                         std::cmp::Ordering::Less => 9,
                         std::cmp::Ordering::Equal => i32::from(max[k]),
@@ -298,10 +286,6 @@ mod tests {
         assert_eq!(out, vec![EOS]);
         let g = vec![Elem::Num(Box::new([0])), Elem::Lit(vocab::ch('='))];
         legal(&g, 0, &[], &mut out);
-        assert_eq!(
-            out,
-            vec![vocab::digit(0)],
-            "a carry into the first column is 0"
-        );
+        assert_eq!(out, vec![vocab::digit(0)], "a carry into the first column is 0");
     }
 }

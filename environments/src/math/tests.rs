@@ -23,11 +23,7 @@ fn write(env: &Arith, prompt: &str, text: &str) -> ArithState {
         }
         for t in toks {
             s.legal_actions(&mut legal);
-            assert!(
-                legal.contains(&t),
-                "{} not legal after {s:?}; legal: {legal:?}",
-                vocab::symbol(t)
-            );
+            assert!(legal.contains(&t), "{} not legal after {s:?}; legal: {legal:?}", vocab::symbol(t));
             s.apply(t);
         }
     }
@@ -60,10 +56,7 @@ fn teacher(op: Op, a: &str, b: &str, pad: Scratchpad) -> String {
     let mut carry = 0;
     for k in 0..cols {
         let (text, sum) = match op {
-            Op::Add => (
-                format!("{}+{}", digit(a, k), digit(b, k)),
-                digit(a, k) + digit(b, k),
-            ),
+            Op::Add => (format!("{}+{}", digit(a, k), digit(b, k)), digit(a, k) + digit(b, k)),
             Op::Mul => {
                 let pairs: Vec<(u64, u64)> = (0..a.len())
                     .filter(|&i| k >= i && k - i < b.len())
@@ -96,32 +89,16 @@ fn the_documented_examples_are_legal_answers() {
     assert_eq!(s.rules_value(), None);
 
     for (spec, prompt, text) in [
-        (
-            "addition:scratchpad=lsd",
-            "347+85",
-            "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=432",
-        ),
-        (
-            "addition:scratchpad=msd",
-            "347+85",
-            "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432",
-        ),
-        (
-            "multiplication:scratchpad=lsd",
-            "12*34",
-            "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408",
-        ),
+        ("addition:scratchpad=lsd", "347+85", "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=432"),
+        ("addition:scratchpad=msd", "347+85", "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432"),
+        ("multiplication:scratchpad=lsd", "12*34", "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408"),
     ] {
         let e = env(spec);
         let (a, b) = prompt.split_once(e.op().symbol()).unwrap();
         assert_eq!(teacher(e.op(), a, b, e.scratchpad()), text);
         let s = finish(write(&e, prompt, text));
         assert_eq!(e.answer(&s), &text[text.len() - 3..], "{spec}");
-        assert_eq!(
-            s.rules_value(),
-            None,
-            "a scratchpad does not let the rules check a sum"
-        );
+        assert_eq!(s.rules_value(), None, "a scratchpad does not let the rules check a sum");
         let task = e.task("t", prompt, &serde_json::Value::Null).unwrap();
         assert!(e.grade(&task, &e.answer(&s)).correct);
     }
@@ -133,32 +110,16 @@ fn scratchpad_copies_are_forced_and_results_are_free() {
     let mut s = e.start("347+85").unwrap();
     let mut legal = Vec::new();
     s.legal_actions(&mut legal);
-    assert_eq!(
-        legal,
-        vec![vocab::digit(7)],
-        "the first operand digit is copied from the prompt"
-    );
+    assert_eq!(legal, vec![vocab::digit(7)], "the first operand digit is copied from the prompt");
     let s2 = write(&e, "347+85", "7+5+");
     s2.legal_actions(&mut legal);
-    assert_eq!(
-        legal,
-        vec![vocab::digit(0)],
-        "no carry into the first column"
-    );
+    assert_eq!(legal, vec![vocab::digit(0)], "no carry into the first column");
     let s3 = write(&e, "347+85", "7+5+0=");
     s3.legal_actions(&mut legal);
-    assert_eq!(
-        legal.len(),
-        10,
-        "any column sum is the policy's to write: {legal:?}"
-    );
+    assert_eq!(legal.len(), 10, "any column sum is the policy's to write: {legal:?}");
     s = write(&e, "347+85", "7+5+0=3<step>4+8+");
     s.legal_actions(&mut legal);
-    assert_eq!(
-        legal,
-        vec![vocab::digit(0), vocab::digit(1)],
-        "a carry is 0 or 1, even a wrong one"
-    );
+    assert_eq!(legal, vec![vocab::digit(0), vocab::digit(1)], "a carry is 0 or 1, even a wrong one");
     assert!(!s.at_step_boundary());
     let s = write(&e, "347+85", "7+5+0=3<step>");
     assert!(s.at_step_boundary());
@@ -182,11 +143,7 @@ fn teacher_scratchpads_fit_the_grammar_up_to_twenty_digits() {
                     "{prompt} longer than max_actions"
                 );
                 let task = e.task("t", &prompt, &serde_json::Value::Null).unwrap();
-                assert!(
-                    e.grade(&task, &e.answer(&s)).correct,
-                    "{prompt}: {}",
-                    e.answer(&s)
-                );
+                assert!(e.grade(&task, &e.answer(&s)).correct, "{prompt}: {}", e.answer(&s));
             }
         }
     }
@@ -201,11 +158,7 @@ fn answers_have_no_leading_zeros_and_a_bounded_length() {
     assert_eq!(legal, vec![vocab::EOS]);
     let s = write(&e, "5+7", "99");
     s.legal_actions(&mut legal);
-    assert_eq!(
-        legal,
-        vec![vocab::EOS],
-        "a sum of one-digit numbers has at most two digits"
-    );
+    assert_eq!(legal, vec![vocab::EOS], "a sum of one-digit numbers has at most two digits");
     let e = env("multiplication");
     let s = write(&e, "99*99", "9999");
     s.legal_actions(&mut legal);
@@ -213,35 +166,16 @@ fn answers_have_no_leading_zeros_and_a_bounded_length() {
     assert_eq!(env("addition:digits=1-6").max_actions(), 8);
     assert_eq!(env("multiplication:digits=1-3").max_actions(), 7);
     assert_eq!(env("addition:digits=1-6,scratchpad=lsd").max_actions(), 63);
-    assert_eq!(
-        env("multiplication:digits=1-3,scratchpad=lsd").max_actions(),
-        75
-    );
-    assert_eq!(
-        env("multiplication:digits=1-20,scratchpad=msd").max_actions(),
-        1945
-    );
+    assert_eq!(env("multiplication:digits=1-3,scratchpad=lsd").max_actions(), 75);
+    assert_eq!(env("multiplication:digits=1-20,scratchpad=msd").max_actions(), 1945);
 }
 
 #[test]
 fn grade_checks_the_exact_value_and_names_what_is_wrong() {
     let e = env("multiplication:digits=1-20");
-    let t = e
-        .task(
-            "t",
-            "99999999999999999999*99999999999999999999",
-            &serde_json::Value::Null,
-        )
-        .unwrap();
-    assert!(
-        e.grade(&t, "9999999999999999999800000000000000000001")
-            .correct
-    );
-    assert!(
-        e.grade(&t, " 09999999999999999999800000000000000000001\n")
-            .correct,
-        "leading zeros tolerated"
-    );
+    let t = e.task("t", "99999999999999999999*99999999999999999999", &serde_json::Value::Null).unwrap();
+    assert!(e.grade(&t, "9999999999999999999800000000000000000001").correct);
+    assert!(e.grade(&t, " 09999999999999999999800000000000000000001\n").correct, "leading zeros tolerated");
     let g = e.grade(&t, "9999999999999999999800000000000000000000");
     assert!(!g.correct && g.reward == 0.0 && g.reason.unwrap().contains("wrong"));
     assert!(e.grade(&t, "").reason.unwrap().contains("empty"));
@@ -279,27 +213,16 @@ fn bad_specs_and_prompts_are_errors_naming_the_problem() {
         assert!(err.contains(word), "{prompt:?}: {err}");
         assert!(e.task("t", prompt, &serde_json::Value::Null).is_err());
     }
-    assert!(env("multiplication")
-        .start("12+34")
-        .unwrap_err()
-        .to_string()
-        .contains("12*34"));
+    assert!(env("multiplication").start("12+34").unwrap_err().to_string().contains("12*34"));
 }
 
 #[test]
 fn task_records_recompute_the_truth_and_reject_a_wrong_answer_field() {
     let e = env("addition");
-    let t = e
-        .task("a", "347+85", &serde_json::json!({"answer": "432"}))
-        .unwrap();
+    let t = e.task("a", "347+85", &serde_json::json!({"answer": "432"})).unwrap();
     assert_eq!(t.truth.to_json_fields()["answer"], "432");
-    assert!(e
-        .task("a", "347+85", &serde_json::json!({"answer": 432}))
-        .is_ok());
-    let err = e
-        .task("a", "347+85", &serde_json::json!({"answer": "431"}))
-        .unwrap_err()
-        .to_string();
+    assert!(e.task("a", "347+85", &serde_json::json!({"answer": 432})).is_ok());
+    let err = e.task("a", "347+85", &serde_json::json!({"answer": "431"})).unwrap_err().to_string();
     assert!(err.contains("431") && err.contains("432"), "{err}");
 }
 
@@ -310,23 +233,11 @@ fn generation_is_deterministic_by_level_and_never_held_out() {
     for i in 0..200 {
         let t = e.generate(5, i, 0);
         assert_eq!(t, e.generate(5, i, 0));
-        assert!(
-            t.prompt.split('+').all(|x| x.len() == 3),
-            "level 0 is 3-digit: {}",
-            t.prompt
-        );
+        assert!(t.prompt.split('+').all(|x| x.len() == 3), "level 0 is 3-digit: {}", t.prompt);
         let t = e.generate(5, i, 1);
-        assert!(
-            t.prompt.split('+').all(|x| (3..=4).contains(&x.len())),
-            "{}",
-            t.prompt
-        );
+        assert!(t.prompt.split('+').all(|x| (3..=4).contains(&x.len())), "{}", t.prompt);
         let t = e.generate(5, i, 99);
-        assert!(
-            t.prompt.split('+').all(|x| (3..=6).contains(&x.len())),
-            "{}",
-            t.prompt
-        );
+        assert!(t.prompt.split('+').all(|x| (3..=6).contains(&x.len())), "{}", t.prompt);
     }
     assert_ne!(e.generate(5, 0, 3), e.generate(6, 0, 3));
     assert_ne!(e.generate(5, 0, 3).prompt, e.generate(5, 1, 3).prompt);
@@ -345,10 +256,7 @@ fn generation_is_deterministic_by_level_and_never_held_out() {
 #[test]
 fn held_out_suites_match_their_generator_and_filter_by_digits() {
     for (op, text) in [(Op::Add, ADDITION_SUITE), (Op::Mul, MULTIPLICATION_SUITE)] {
-        let want: String = test_suite(op)
-            .iter()
-            .map(|t| crate::suite::task_line(t) + "\n")
-            .collect();
+        let want: String = test_suite(op).iter().map(|t| crate::suite::task_line(t) + "\n").collect();
         assert!(
             text == want,
             "suites/{}.test.jsonl differs from test_suite(); the file is the contract: if the \
@@ -384,14 +292,8 @@ fn conforms_in_every_format() {
 
 #[test]
 fn specs_round_trip_with_every_parameter() {
-    assert_eq!(
-        env("addition").spec(),
-        "addition:digits=1-6,scratchpad=none"
-    );
-    assert_eq!(
-        env("multiplication").spec(),
-        "multiplication:digits=1-3,scratchpad=none"
-    );
+    assert_eq!(env("addition").spec(), "addition:digits=1-6,scratchpad=none");
+    assert_eq!(env("multiplication").spec(), "multiplication:digits=1-3,scratchpad=none");
     let e = env("multiplication:scratchpad=msd,digits=2-4");
     assert_eq!(env(&e.spec()), e);
 }
