@@ -59,7 +59,7 @@ fn uniform(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("connect4_puct", trees), |b| {
             b.iter(|| {
                 let mut searches: Vec<Search<_>> =
-                    (0..trees).map(|i| Search::new(start.clone(), true, i as u64)).collect();
+                    (0..trees).map(|i| Search::new(start, true, i as u64)).collect();
                 mcts::run(&mut searches, &mut Uniform::default(), &SearchConfig::puct(SIMS));
                 searches.len()
             })

@@ -111,7 +111,7 @@ pub fn cell(row: usize, col: usize) -> Token {
 /// (row, col) of a cell token, if it is one.
 pub fn cell_coords(t: Token) -> Option<(usize, usize)> {
     let i = t.checked_sub(FIRST_CELL)? as usize;
-    (i < MAX_SIDE * MAX_SIDE).then(|| (i / MAX_SIDE, i % MAX_SIDE))
+    (i < MAX_SIDE * MAX_SIDE).then_some((i / MAX_SIDE, i % MAX_SIDE))
 }
 
 /// `a1` for (0, 0): column letter from `a`, row number from 1 at the top (GTP/HexGui style).

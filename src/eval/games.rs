@@ -160,9 +160,8 @@ pub fn play_match<E: Env>(
         if turn[0].is_empty() && turn[1].is_empty() {
             break;
         }
-        for side in 0..2 {
+        for (side, idx) in turn.iter().enumerate() {
             let player: &mut dyn Player<E::State> = if side == 0 { &mut *a } else { &mut *b };
-            let idx = &turn[side];
             if idx.is_empty() {
                 continue;
             }

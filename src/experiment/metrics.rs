@@ -61,8 +61,11 @@ fn format_cell(v: f64) -> String {
     }
 }
 
-/// Reads `metrics.csv` back (for tools and tests): header and rows of optional numbers.
-pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<Option<f64>>>)> {
+/// A CSV read back: the header, and rows of cells (None where empty or not a number).
+pub type Table = (Vec<String>, Vec<Vec<Option<f64>>>);
+
+/// Reads `metrics.csv` back (for tools and tests).
+pub fn read_csv(path: &Path) -> Result<Table> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let header: Vec<String> = r.headers()?.iter().map(String::from).collect();
     let mut rows = Vec::new();

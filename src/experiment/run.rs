@@ -78,6 +78,8 @@ struct LoopState {
 }
 
 /// Runs `cfg`; the environment type is chosen here and everything below is generic over it.
+// Some environments are `Copy`; the macro clones them all alike.
+#[allow(clippy::clone_on_copy)]
 pub fn run(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<Summary> {
     let env: AnyEnv = cfg.env.parse().map_err(|e| anyhow::anyhow!("field `env`: {e}"))?;
     with_env!(&env, e => Runner::new(e.clone(), cfg.clone(), opts)?.run())

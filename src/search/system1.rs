@@ -252,6 +252,10 @@ fn best_of<S: State, E: Evaluator<S> + ?Sized>(
         .collect()
 }
 
+/// A beam candidate: total log-probability, the beam it extends, and the token and cache that
+/// extend it (None: a finished beam carried over).
+type Candidate = (f32, usize, Option<(Token, CacheId)>);
+
 /// Beam search by total log-probability, `width` beams per start, in lockstep.
 fn beam<S: State, E: Evaluator<S> + ?Sized>(
     starts: &[S],
@@ -304,7 +308,7 @@ fn beam<S: State, E: Evaluator<S> + ?Sized>(
         }
         let share = t0.elapsed().as_secs_f64() / live.len() as f64;
         // Candidates per prompt: finished beams carry over; live ones extend by each legal token.
-        let mut cands: Vec<Vec<(f32, usize, Option<(Token, CacheId)>)>> = beams
+        let mut cands: Vec<Vec<Candidate>> = beams
             .iter()
             .map(|bs| {
                 bs.iter()

@@ -9,12 +9,11 @@
 //! mover is player 0.
 //!
 //! ## Memory
-//! Per node: 4 (parent) + 2 (action) + 4 (prior) + 4 (visits) + 4 (value sum) + 4 (raw value)
-//! + 1 (mover) + 1 (to play) + 1 (flags) + 4 (first child) + 4 (child count) + 4 (state slot)
-//! + 4 (cache) = 41 bytes, plus one stored state per materialized node (`size_of::<S>()`, and
-//! the token buffer for text states). A search of `n` simulations creates at most
-//! `1 + n * max_branching` nodes and materializes at most `1 + n`; [`Tree::with_capacity`]
-//! preallocates for that so the inner loop does not allocate.
+//! Per node, 41 bytes: parent 4, action 2, prior 4, visits 4, value sum 4, raw value 4, mover 1,
+//! to-play 1, flags 1, first child 4, child count 4, state slot 4, cache 4. Plus one stored state
+//! per materialized node (`size_of::<S>()`, and the token buffer for text states). A search of
+//! `n` simulations creates at most `1 + n * max_branching` nodes and materializes at most
+//! `1 + n`; [`Tree::with_capacity`] preallocates so the inner loop does not allocate.
 
 use std::fmt;
 

@@ -246,7 +246,7 @@ pub fn replay_decisions<E: Env>(env: &E, prompt: &str, tokens: &[Token]) -> Vec<
 /// A seed for episode `index` of iteration `iteration` of a run seeded `seed`, so that every
 /// episode's draws are fixed however the work is split among threads.
 pub fn episode_seed(seed: u64, iteration: u64, index: u64) -> u64 {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_9a3e);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_9a3e);
     rng.set_stream(iteration.wrapping_mul(1_000_003).wrapping_add(index));
     rand::RngCore::next_u64(&mut rng)
 }
