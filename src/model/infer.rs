@@ -90,7 +90,6 @@ pub struct PolicyEvaluator {
     hf: Vec<f32>,
     logits: Vec<f32>,
     vh: Vec<f32>,
-    last_row: Vec<f32>,
 }
 
 impl PolicyEvaluator {
@@ -119,7 +118,6 @@ impl PolicyEvaluator {
             hf: Vec::new(),
             logits: Vec::new(),
             vh: Vec::new(),
-            last_row: Vec::new(),
         }
     }
 
@@ -224,7 +222,6 @@ impl PolicyEvaluator {
         let w = self.policy.weights();
         self.hf.clear();
         self.hf.resize(b * c, 0.0);
-        self.last_row.resize(c, 0.0);
         for (i, (plan, leaf)) in self.plans.iter().zip(leaves).enumerate() {
             let dst = &mut self.hf[i * c..(i + 1) * c];
             if plan.overflow {
