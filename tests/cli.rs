@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use ponder::env::{AnyEnv, Env, State};
+use ponder::env::{vocab, AnyEnv, Env, State};
 use ponder::model::{checkpoint, CheckpointMeta, ModelConfig, ValueKind};
-use ponder::train::{Learner, TrainConfig};
+use ponder::train::{Example, Learner, PolicyTarget, TrainConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,9 +40,56 @@ fn tictactoe_ckpt() -> &'static Path {
     DIR.get_or_init(|| make_checkpoint("ttt", "tictactoe", ValueKind::Game))
 }
 
+/// A tiny addition checkpoint trained on the 100 one-digit sums (a second or two), so that its
+/// answers are right often enough for `correct` to take both values.
 fn addition_ckpt() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| make_checkpoint("add", "addition:digits=1-3", ValueKind::Task))
+    DIR.get_or_init(|| {
+        let dir = temp_dir("add").join("ckpt");
+        let AnyEnv::Arith(add) = "addition:digits=1-1".parse().unwrap() else { unreachable!() };
+        let mut examples = Vec::new();
+        let mut legal = Vec::new();
+        for (a, b) in (0..10u32).flat_map(|a| (0..10u32).map(move |b| (a, b))) {
+            let mut s = add.start(&format!("{a}+{b}")).unwrap();
+            let mut policy = Vec::new();
+            for ch in (a + b).to_string().chars() {
+                let t = s.parse_action(&ch.to_string()).unwrap();
+                policy.push(PolicyTarget { pos: s.tokens().len() as u32 - 1, dist: vec![(t, 1.0)] });
+                s.apply(t);
+            }
+            // Then the end of the answer (forced tokens need no target).
+            loop {
+                s.legal_actions(&mut legal);
+                match legal.len() {
+                    0 => break,
+                    1 => s.apply(legal[0]),
+                    _ => {
+                        assert!(legal.contains(&vocab::EOS), "an answer can end here");
+                        policy.push(PolicyTarget {
+                            pos: s.tokens().len() as u32 - 1,
+                            dist: vec![(vocab::EOS, 1.0)],
+                        });
+                        s.apply(vocab::EOS);
+                    }
+                }
+            }
+            examples.push(Example { tokens: s.tokens().to_vec(), policy, values: Vec::new(), weight: 1.0 });
+        }
+        let cfg = ModelConfig::new()
+            .with_block_size(32)
+            .with_d_model(32)
+            .with_n_layer(1)
+            .with_n_head(4)
+            .with_value(ValueKind::Task);
+        let steps = 150;
+        let train = TrainConfig { lr: 1e-2, warmup_steps: 10, weight_decay: 0.0, ..TrainConfig::default() };
+        let mut learner = Learner::new(cfg, train, 0, steps).unwrap();
+        for _ in 0..steps {
+            learner.step(&examples);
+        }
+        checkpoint::save(&dir, &learner, &CheckpointMeta::new("addition:digits=1-3", 0)).unwrap();
+        dir
+    })
 }
 
 fn ponder(args: &[&str]) -> Output {
@@ -83,9 +130,11 @@ fn eval_writes_one_contract_line_per_task_and_correct_agrees_with_the_true_sum()
     let dir = temp_dir("eval-add");
     let tasks = dir.join("tasks.jsonl");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
+    // One-digit sums (which the checkpoint was trained on) and longer ones (which it was not).
     let mut lines: Vec<String> = (0..24)
         .map(|i| {
-            let (a, b) = (rng.random_range(0..1000u32), rng.random_range(0..100u32));
+            let hi = if i % 2 == 0 { 10 } else { 1000 };
+            let (a, b) = (rng.random_range(0..hi), rng.random_range(0..10u32));
             format!("{{\"id\": \"t{i}\", \"prompt\": \"{a}+{b}\"}}")
         })
         .collect();
@@ -122,6 +171,12 @@ fn eval_writes_one_contract_line_per_task_and_correct_agrees_with_the_true_sum()
         let got = std::fs::read_to_string(&out).unwrap();
         let rows: Vec<&str> = got.lines().collect();
         assert_eq!(rows.len(), 25, "{got}");
+        let right = rows.iter().filter(|r| r.contains("\"correct\":true")).count();
+        assert!(
+            right > 0 && right < rows.len(),
+            "both verdicts occur ({right} of {} right):\n{got}",
+            rows.len()
+        );
         for row in rows {
             // The contract's fields, in the contract's order.
             let keys = ["id", "prompt", "answer", "correct", "forward_positions", "model_calls", "seconds"];

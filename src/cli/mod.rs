@@ -63,7 +63,7 @@ impl Algo {
 
 /// Loads `--checkpoint DIR`; the error names the flag and the file at fault.
 pub fn load_checkpoint(dir: &Path) -> Result<(Policy, CheckpointMeta)> {
-    checkpoint::load_policy(dir).map_err(|e| anyhow!("--checkpoint {}: {e}", dir.display()))
+    checkpoint::load_policy(dir).map_err(|e| anyhow!("--checkpoint: {e}"))
 }
 
 /// The family of an environment spec: its name without parameters (`hex` for `hex:size=5`).
