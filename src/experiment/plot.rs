@@ -116,7 +116,13 @@ pub fn draw_log_x(
             .y_label_area_size(56)
             .build_cartesian_2d((x0..x1).log_scale(), 0.0f64..1.05)
             .map_err(|e| anyhow!("{e}"))?;
-        c.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(|e| anyhow!("{e}"))?;
+        c.configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_labels(8)
+            .x_label_formatter(&|x| compact(*x))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
         for (i, (name, pts)) in series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
@@ -136,4 +142,20 @@ pub fn draw_log_x(
     }
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// A short tick label: `3`, `40`, `1.2k`, `35k`, `2.1M`.
+fn compact(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else if a >= 10.0 || x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
 }

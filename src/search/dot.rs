@@ -18,9 +18,12 @@ pub struct DotNode {
 /// and at most `max_nodes` of them, most visited first (the root always).
 pub fn graph<S: State>(t: &Tree<S>, min_visits: u32, max_nodes: usize) -> DiGraph<DotNode, String> {
     let mut g = DiGraph::new();
-    let mut frontier = vec![(NodeId::ROOT, None::<NodeIndex>)];
+    // Best first: the most visited node not yet exported, whatever its depth, so a small
+    // `max_nodes` keeps the root's strong siblings before deep lines.
+    let mut frontier = std::collections::BinaryHeap::new();
+    frontier.push((t.visits(NodeId::ROOT), std::cmp::Reverse(NodeId::ROOT), None::<NodeIndex>));
     let mut count = 0;
-    while let Some((n, parent)) = frontier.pop() {
+    while let Some((_, std::cmp::Reverse(n), parent)) = frontier.pop() {
         if count >= max_nodes {
             break;
         }
@@ -43,11 +46,9 @@ pub fn graph<S: State>(t: &Tree<S>, min_visits: u32, max_nodes: usize) -> DiGrap
         if let Some(p) = parent {
             g.add_edge(p, idx, escape(&t.edge_text(n)));
         }
-        // Push children least visited first so the most visited is exported first.
-        let mut kids: Vec<NodeId> =
-            t.ranked_children(n).into_iter().filter(|&c| t.visits(c) >= min_visits.max(1)).collect();
-        kids.reverse();
-        frontier.extend(kids.into_iter().map(|c| (c, Some(idx))));
+        for c in t.children(n).filter(|&c| t.visits(c) >= min_visits.max(1)) {
+            frontier.push((t.visits(c), std::cmp::Reverse(c), Some(idx)));
+        }
     }
     g
 }

@@ -436,7 +436,13 @@ impl<S: State> Tree<S> {
         match (self.parent(n), self.state(n)) {
             (Some(p), Some(s)) => {
                 let plen = self.state(p).map_or(0, |ps| ps.tokens().len());
-                vocab::decode(&s.tokens()[plen..])
+                let new = &s.tokens()[plen..];
+                if new.iter().all(|&t| vocab::cell_coords(t).is_some()) {
+                    // Moves read apart: `c2 a3`, not `c2a3`.
+                    new.iter().map(|&t| vocab::symbol(t)).collect::<Vec<_>>().join(" ")
+                } else {
+                    vocab::decode(new)
+                }
             }
             _ => vocab::symbol(self.action(n)).to_string(),
         }
@@ -453,14 +459,15 @@ impl<S: State> fmt::Display for NodeView<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.tree;
         let n = self.node;
+        // The node's values for the player to move there; children's Q for the same player.
+        let to_play = t.to_play(n);
         writeln!(
             f,
-            "node {} N={} Q={} V={:+.3} to_play={}",
+            "node {} N={} Q={} V={:+.3} (for player {to_play}, to move)",
             n.0,
             t.visits(n),
-            t.q(n).map_or("-".into(), |q| format!("{q:+.3}")),
-            t.raw_value(n),
-            t.to_play(n)
+            t.q(n).map_or("-".into(), |q| format!("{:+.3}", t.view(q, t.mover(n), to_play))),
+            t.view(t.raw_value(n), t.mover(n), to_play),
         )?;
         for c in t.ranked_children(n) {
             writeln!(
