@@ -180,6 +180,17 @@ pub trait Env: Clone + Send + Sync + fmt::Debug + 'static {
 
     /// The final answer of a terminal state, as text, without any scratchpad.
     fn answer(&self, state: &Self::State) -> String;
+
+    /// STaR's rationalization: a start state for `task` with the **ground truth** as a hint that
+    /// narrows its legal tokens (arithmetic with a scratchpad: every carry and column sum forced
+    /// to its true value, the final answer left to the policy). Its tokens are exactly those of
+    /// [`Env::start`]`(prompt)`, so a trajectory from it is a legal unhinted trajectory too and is
+    /// trained on as if no hint had been given. `None` where the environment offers no hint.
+    /// It opens the ground truth: only training-data generation may call it, never a search or
+    /// an evaluation.
+    fn hinted_start(&self, _task: &Task) -> Option<Self::State> {
+        None
+    }
 }
 
 /// A task: an id, a prompt in the environment's text format, and the opaque ground truth.

@@ -47,6 +47,7 @@
 //! never returns one of their prompts.
 
 mod bignum;
+mod hint;
 mod state;
 
 use std::collections::HashSet;
@@ -353,6 +354,16 @@ impl Env for Arith {
         } else {
             Grade::wrong(format!("{value} is wrong; {} = {truth}", task.prompt))
         }
+    }
+
+    fn hinted_start(&self, task: &Task) -> Option<ArithState> {
+        let (a, b) = self.operands(&task.prompt).ok()?;
+        let TruthInner::Number(truth) = &task.truth.0 else { return None };
+        let template = hint::hinted_template(self.op, &a, &b, self.scratchpad, truth)?;
+        let mut tokens = vec![BOS];
+        vocab::encode_into(&task.prompt, &mut tokens).ok()?;
+        tokens.push(SEP);
+        Some(ArithState::new(tokens, template, self.scratchpad))
     }
 
     fn answer(&self, state: &ArithState) -> String {

@@ -150,6 +150,48 @@ fn teacher_scratchpads_fit_the_grammar_up_to_twenty_digits() {
 }
 
 #[test]
+fn hinted_states_force_the_true_scratchpad_and_replay_as_unhinted_attempts() {
+    let mut rng = item_rng(4, 5, 6);
+    for op in [Op::Add, Op::Mul] {
+        for pad in [Scratchpad::Lsd, Scratchpad::Msd] {
+            let e = Arith::new(op, 1, 12, pad).unwrap();
+            for i in 0..40u64 {
+                let task = e.generate(9, i, (i % 12) as u32);
+                let mut h = e.hinted_start(&task).expect("a scratchpad env offers a hint");
+                assert_eq!(h.tokens(), e.start(&task.prompt).unwrap().tokens(), "the hint adds no tokens");
+                // Everything up to the final answer is forced by the hint.
+                let mut legal = Vec::new();
+                h.legal_actions(&mut legal);
+                while legal.len() == 1 {
+                    h.apply(legal[0]);
+                    h.legal_actions(&mut legal);
+                }
+                let (a, b) = task.prompt.split_once(op.symbol()).unwrap();
+                let want = teacher(op, a, b, pad);
+                let scratch = &want[..want.rfind('=').unwrap() + 1];
+                assert_eq!(vocab::decode(crate::answer_tokens(h.tokens())), scratch, "{}", task.prompt);
+                // The policy writes the answer; a wrong one stays wrong (a random digit string).
+                let junk = bignum::text(&random_operand(&mut rng, 1 + (i % 2) as u32));
+                let mut wrong = h.clone();
+                for t in vocab::encode(&junk).unwrap() {
+                    wrong.apply(t);
+                }
+                wrong.apply(vocab::EOS);
+                let right = finish(write(&e, &task.prompt, &want));
+                let answer = op.apply(a, b).unwrap();
+                assert_eq!(e.grade(&task, &e.answer(&wrong)).correct, junk == answer);
+                assert!(e.grade(&task, &e.answer(&right)).correct);
+            }
+        }
+        assert!(Arith::new(op, 1, 3, Scratchpad::None).unwrap().hinted_start(&task_of(op)).is_none());
+    }
+}
+
+fn task_of(op: Op) -> Task {
+    Arith::new(op, 1, 3, Scratchpad::None).unwrap().generate(0, 0, 0)
+}
+
+#[test]
 fn answers_have_no_leading_zeros_and_a_bounded_length() {
     let e = env("addition");
     let mut legal = Vec::new();
