@@ -55,11 +55,26 @@ fn random_tokens(rng: &mut ChaCha8Rng, n: usize) -> Vec<Token> {
     (0..n).map(|_| rng.random_range(LEGAL)).collect()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ponder-model-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory under the system's temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ponder-model-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +93,7 @@ fn tokenizer_round_trips_text_and_names_unknown_characters() {
 
 #[test]
 fn tokenizer_file_with_another_vocabulary_is_refused_naming_the_file() {
-    let dir = temp_dir("tokenizer");
+    let dir = TempDir::new("tokenizer");
     let path = dir.join("tokenizer.json");
     Tokenizer::new().save(&path).unwrap();
     Tokenizer::load(&path).unwrap();
@@ -471,7 +486,8 @@ fn trained_learner(steps: usize) -> Learner {
 
 #[test]
 fn checkpoint_round_trip_is_bit_exact_and_resumes_training_exactly() {
-    let dir = temp_dir("roundtrip").join("ckpt");
+    let tmp = TempDir::new("roundtrip");
+    let dir = tmp.join("ckpt");
     let mut a = trained_learner(3);
     let mut meta = CheckpointMeta::new("tictactoe", 2);
     meta.extra = serde_json::json!({"elo": 1234});
@@ -494,10 +510,12 @@ fn checkpoint_round_trip_is_bit_exact_and_resumes_training_exactly() {
     assert!(a.policy().weights() == b.policy().weights());
 }
 
-fn saved_checkpoint(name: &str) -> PathBuf {
-    let dir = temp_dir(name).join("ckpt");
+/// A checkpoint of a briefly trained tiny model, in a temporary directory: (its owner, its path).
+fn saved_checkpoint(name: &str) -> (TempDir, PathBuf) {
+    let tmp = TempDir::new(name);
+    let dir = tmp.join("ckpt");
     checkpoint::save(&dir, &trained_learner(1), &CheckpointMeta::new("tictactoe", 0)).unwrap();
-    dir
+    (tmp, dir)
 }
 
 fn truncate(path: &Path) {
@@ -507,9 +525,10 @@ fn truncate(path: &Path) {
 
 #[test]
 fn truncated_or_missing_checkpoint_files_give_errors_naming_the_file() {
-    let dir = saved_checkpoint("truncated");
+    let (_tmp, dir) = saved_checkpoint("truncated");
     for file in [checkpoint::MODEL, checkpoint::CONFIG, checkpoint::META, checkpoint::TOKENIZER] {
-        let copy = temp_dir(&format!("truncated-{file}")).join("ckpt");
+        let copy_tmp = TempDir::new(&format!("truncated-{file}"));
+        let copy = copy_tmp.join("ckpt");
         std::fs::create_dir_all(&copy).unwrap();
         for entry in std::fs::read_dir(&dir).unwrap() {
             let p = entry.unwrap().path();
@@ -531,7 +550,7 @@ fn truncated_or_missing_checkpoint_files_give_errors_naming_the_file() {
 
 #[test]
 fn mismatched_checkpoint_gives_an_error_naming_the_file() {
-    let dir = saved_checkpoint("mismatch");
+    let (_tmp, dir) = saved_checkpoint("mismatch");
     let config = dir.join(checkpoint::CONFIG);
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("\"d_model\": 32", "\"d_model\": 64")).unwrap();
@@ -544,7 +563,7 @@ fn mismatched_checkpoint_gives_an_error_naming_the_file() {
 
 #[test]
 fn an_interrupted_save_leaves_the_last_good_checkpoint_loadable() {
-    let dir = saved_checkpoint("interrupted");
+    let (_tmp, dir) = saved_checkpoint("interrupted");
     // Cut between the two renames: only DIR.old-<pid> exists.
     let old = dir.with_file_name("ckpt.old-999999");
     std::fs::rename(&dir, &old).unwrap();
@@ -554,7 +573,7 @@ fn an_interrupted_save_leaves_the_last_good_checkpoint_loadable() {
 
 #[test]
 fn safetensors_export_round_trips_and_python_can_read_it() {
-    let dir = saved_checkpoint("safetensors");
+    let (_tmp, dir) = saved_checkpoint("safetensors");
     let path = dir.join(checkpoint::SAFETENSORS);
     let back = checkpoint::read_safetensors(&path).unwrap();
     let (policy, _) = checkpoint::load_policy(&dir).unwrap();
