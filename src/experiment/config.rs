@@ -46,6 +46,10 @@ pub struct ModelSection {
     pub n_head: usize,
     /// Longest token sequence (prompt and answer, or a whole game).
     pub block_size: usize,
+    /// Start from this checkpoint's weights (a directory written by a run, e.g.
+    /// `results/addition/checkpoints/latest`) with a fresh optimizer, instead of a random policy.
+    /// The shape above must match the checkpoint's. None (absent): a random policy.
+    pub init: Option<String>,
 }
 
 /// How actors generate episodes.
@@ -73,8 +77,15 @@ pub struct SelfPlaySection {
     /// For `targets = "verified"`: samples per task (STaR: 1 plus a rationalization; ReST: k).
     pub samples_per_task: u32,
     /// For `targets = "verified"`: retry failures with the answer as a hint (STaR's
-    /// rationalization).
+    /// rationalization): a task none of whose samples was right gets one more attempt from
+    /// [`ponder_env::Env::hinted_start`], kept for training if its answer is right.
     pub rationalize: bool,
+    /// For `targets = "verified"`: the share of wrong attempts stored in the replay buffer (they
+    /// teach only the value head). 1 keeps all; less spends the learner on the verified answers.
+    pub keep_failed: f64,
+    /// For `targets = "self_label"`: how the policy's own answers become labels, with no
+    /// verifier (Lee et al. 2025).
+    pub self_label: SelfLabelSection,
 }
 
 /// The policy target: search's improved policy (AlphaZero, ExIt), or verified answers alone
@@ -88,6 +99,22 @@ pub enum Targets {
     ChosenAction,
     /// Only answers the ground truth accepts, as one-hot targets.
     Verified,
+    /// The policy's own answers, filtered by a majority vote over `samples_per_task` samples and
+    /// a length rule, as one-hot targets: no verifier at all (Lee et al. 2025).
+    SelfLabel,
+}
+
+/// Self-labelling (Lee et al. 2025): which of the policy's own answers become training labels.
+/// Neither filter consults the ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfLabelSection {
+    /// The most common answer among the samples becomes the label only if at least this share of
+    /// the samples gave it (0 = the plurality answer, whatever its share).
+    pub agreement: f64,
+    /// Arithmetic: drop answers whose length no sum (product) of the prompt's operands can have
+    /// (a sum of operands of at most `n` digits has `n` or `n + 1` digits).
+    pub length_filter: bool,
 }
 
 /// The replay buffer: a window of recent episodes.
@@ -119,6 +146,12 @@ pub struct CurriculumSection {
     pub promote_at: f64,
     /// Share of each iteration's tasks drawn from earlier levels (so they are not forgotten).
     pub replay_easier: f64,
+    /// The level a fresh run starts at (a run from `model.init` that already knows the easier
+    /// levels).
+    pub start_level: u32,
+    /// 0: promote by training accuracy (`promote_at`). k > 0: one level every k iterations
+    /// whatever the accuracy, a fixed schedule that consults no ground truth (self-labelling).
+    pub promote_every: u32,
 }
 
 /// Evaluation each iteration.
@@ -143,6 +176,11 @@ pub struct EvalSection {
     /// AlphaGo Zero's gating: a new policy must win this share against the best so far to
     /// replace it (none = AlphaZero's continuous update).
     pub gating: Option<f64>,
+    /// Tasks: also evaluate System 2 (false saves its time when only System 1 matters).
+    pub system2: bool,
+    /// Arithmetic: held-out accuracy per operand length too (`s1_accuracy_d<n>` columns, and
+    /// `s1_exact_up_to`: the longest length up to which every length is at least 99% exact).
+    pub by_length: bool,
 }
 
 impl Default for ExperimentConfig {
@@ -166,7 +204,7 @@ impl Default for ExperimentConfig {
 
 impl Default for ModelSection {
     fn default() -> Self {
-        ModelSection { d_model: 128, n_layer: 4, n_head: 4, block_size: 256 }
+        ModelSection { d_model: 128, n_layer: 4, n_head: 4, block_size: 256, init: None }
     }
 }
 
@@ -191,7 +229,15 @@ impl Default for SelfPlaySection {
             sampler: Decoder::Sample { temperature: 1.0 },
             samples_per_task: 4,
             rationalize: false,
+            keep_failed: 1.0,
+            self_label: SelfLabelSection::default(),
         }
+    }
+}
+
+impl Default for SelfLabelSection {
+    fn default() -> Self {
+        SelfLabelSection { agreement: 0.0, length_filter: false }
     }
 }
 
@@ -209,7 +255,13 @@ impl Default for LearnSection {
 
 impl Default for CurriculumSection {
     fn default() -> Self {
-        CurriculumSection { enabled: true, promote_at: 0.9, replay_easier: 0.25 }
+        CurriculumSection {
+            enabled: true,
+            promote_at: 0.9,
+            replay_easier: 0.25,
+            start_level: 0,
+            promote_every: 0,
+        }
     }
 }
 
@@ -224,6 +276,8 @@ impl Default for EvalSection {
             positions: 0,
             tasks: 0,
             gating: None,
+            system2: true,
+            by_length: false,
         }
     }
 }
@@ -295,6 +349,7 @@ impl ExperimentConfig {
                 bail!("field `eval.gating` must be a win share in [0, 1] (got {g})");
             }
         }
+        super::math_loops::validate(self, &env)?;
         Ok(())
     }
 

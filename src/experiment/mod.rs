@@ -1,6 +1,7 @@
 //! Experiments: the config, the self-improvement loop, metrics, plots, reports, resume.
 
 pub mod config;
+pub mod math_loops;
 pub mod metrics;
 pub mod plot;
 pub mod report;

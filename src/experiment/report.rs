@@ -54,6 +54,15 @@ fn charts(rows: &[Row], kind: Kind) -> Vec<Chart<'static>> {
                 y_label: "accuracy",
                 columns: pick(&["s1_accuracy", "s2_accuracy", "selfplay_correct"]),
             });
+            let by_length = matching(&|n: &str| n.starts_with("s1_accuracy_d"));
+            if !by_length.is_empty() {
+                out.push(Chart {
+                    file: "accuracy_by_length.svg",
+                    title: "Held-out accuracy by operand length (System 1)",
+                    y_label: "accuracy",
+                    columns: by_length,
+                });
+            }
             out.push(Chart {
                 file: "level.svg",
                 title: "Curriculum level",

@@ -25,10 +25,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::{ExperimentConfig, Targets};
+use super::math_loops;
 use super::metrics::{write_csv, Row};
 use super::report;
 use crate::eval::games::{self, PerfectPlayer, RandomPlayer, SearchPlayer};
-use crate::eval::tasks;
+use crate::eval::{by_length, tasks};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::{ModelConfig, Policy, ValueKind};
 use crate::search::{Compute, SearchConfig};
@@ -125,8 +126,9 @@ impl<E: Env> Runner<E> {
                 eprintln!("no checkpoint in {}: starting afresh", latest.display());
             }
             let total = cfg.iterations as u64 * cfg.learn.steps as u64;
-            let learner = Learner::new(model_config(&cfg, &env), cfg.train.clone(), cfg.seed, total.max(1))?;
-            (learner, ReplayBuffer::new(cfg.replay.window), LoopState::default())
+            let learner = math_loops::learner(&cfg, model_config(&cfg, &env), total.max(1))?;
+            let state = LoopState { level: cfg.curriculum.start_level, ..LoopState::default() };
+            (learner, ReplayBuffer::new(cfg.replay.window), state)
         };
         write_atomic(&out.join("config.resolved.toml"), cfg.to_toml().as_bytes())?;
         let best = if cfg.eval.gating.is_some() {
@@ -178,15 +180,20 @@ impl<E: Env> Runner<E> {
         let acting = self.best.clone().unwrap_or_else(|| self.learner.policy());
         let work = self.assignments(iter);
         let bar = self.bar(work.len() as u64, &format!("iter {} self-play", iter + 1));
-        let episodes = self.generate(&acting, &work, &bar);
+        let generated = if math_loops::owns_generation(&self.cfg) {
+            math_loops::generate(&self.env, &acting, &self.pool, &self.cfg, &work, &bar)
+        } else {
+            math_loops::Generated::plain(self.generate(&acting, &work, &bar))
+        };
+        let episodes = generated.attempts;
         bar.finish_and_clear();
         row.push("selfplay_seconds", t0.elapsed().as_secs_f64());
         let spent: Compute = episodes.iter().map(|e| e.compute).sum();
         let n = episodes.len().max(1) as f64;
         let correct = episodes.iter().filter(|e| e.correct).count() as f64 / n;
-        self.update_level(&episodes);
+        self.update_level(&episodes, iter);
         self.state.episodes_done += work.len() as u64;
-        self.replay.extend(episodes.iter().cloned());
+        self.replay.extend(generated.training);
         row.push("episodes", episodes.len() as f64);
         row.push("replay_episodes", self.replay.len() as f64);
         row.push("level", self.state.level as f64);
@@ -196,6 +203,7 @@ impl<E: Env> Runner<E> {
         );
         row.push("selfplay_model_calls", spent.model_calls as f64);
         row.push("selfplay_forward_positions", spent.forward_positions as f64);
+        row.0.extend(generated.stats.0);
 
         // Learn.
         let t1 = Instant::now();
@@ -274,6 +282,7 @@ impl<E: Env> Runner<E> {
                             sampled_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, chunk)
                         }
                         Targets::Search | Targets::ChosenAction => search_episodes(env, &mut ev, sp, chunk),
+                        Targets::SelfLabel => unreachable!("math_loops::generate labels tasks"),
                     };
                     bar.inc(chunk.len() as u64);
                     eps
@@ -283,9 +292,16 @@ impl<E: Env> Runner<E> {
         results.into_iter().flatten().collect()
     }
 
-    fn update_level(&mut self, episodes: &[Episode]) {
+    fn update_level(&mut self, episodes: &[Episode], iter: u32) {
         let levels = self.env.curriculum_levels();
         if !self.cfg.curriculum.enabled || self.state.level + 1 >= levels {
+            return;
+        }
+        if self.cfg.curriculum.promote_every > 0 {
+            // A fixed schedule: no accuracy, so no ground truth, decides.
+            if (iter + 1) % self.cfg.curriculum.promote_every == 0 {
+                self.state.level += 1;
+            }
             return;
         }
         let at_level: Vec<&Episode> = episodes.iter().filter(|e| e.level == self.state.level).collect();
@@ -415,7 +431,7 @@ impl<E: Env> Runner<E> {
         let seed = self.cfg.seed ^ 0xe7a1;
         let mut row = Row::default();
         row.push("eval_tasks", suite.len() as f64);
-        for name in ["s1", "s2"] {
+        for name in ["s1", "s2"].into_iter().filter(|&n| n == "s1" || e.system2) {
             let outcomes: Vec<tasks::TaskOutcome> = self.pool.install(|| {
                 suite
                     .par_chunks(chunk)
@@ -442,6 +458,9 @@ impl<E: Env> Runner<E> {
             row.push(format!("{name}_accuracy_hi"), hi);
             row.push(format!("{name}_model_calls_per_task"), spent.model_calls as f64 / n);
             row.push(format!("{name}_forward_positions_per_task"), spent.forward_positions as f64 / n);
+            if e.by_length {
+                by_length::push_columns(&mut row, name, &outcomes);
+            }
         }
         bar.finish_and_clear();
         row

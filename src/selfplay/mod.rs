@@ -3,6 +3,8 @@
 pub mod actor;
 pub mod episode;
 pub mod replay;
+pub mod selflabel;
+pub mod star;
 
 pub use actor::{sampled_episodes, search_episodes, Assignment};
 pub use episode::{Episode, Step};
