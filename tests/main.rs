@@ -4,3 +4,4 @@ mod experiment;
 mod math_loops;
 mod model;
 mod search;
+mod task_search;

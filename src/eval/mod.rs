@@ -3,4 +3,5 @@
 
 pub mod by_length;
 pub mod games;
+pub mod task_search;
 pub mod tasks;

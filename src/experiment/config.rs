@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::search::{Algorithm, Decoder, Fpu, RootNoise, SearchConfig};
+use crate::search::{Algorithm, Decoder, Fpu, RootNoise, SearchConfig, TaskSearch};
 use crate::train::TrainConfig;
 
 /// A whole experiment.
@@ -80,6 +80,12 @@ pub struct SelfPlaySection {
     /// rationalization): a task none of whose samples was right gets one more attempt from
     /// [`ponder_env::Env::hinted_start`], kept for training if its answer is right.
     pub rationalize: bool,
+    /// For `targets = "verified"` (tasks): propose answers with this whole-task search over the
+    /// policy instead of `sampler` — `{ kind = "steps", beam, samples, temperature }` (Tree of
+    /// Thoughts' step-level BFS with the value head) or `{ kind = "enumerate", expansions,
+    /// per_call }` (best-first enumeration, DeepCoder's search). Every finished answer it returns
+    /// is an episode graded by the ground truth. None (absent): sample with `sampler`.
+    pub task_search: Option<TaskSearch>,
     /// For `targets = "verified"`: the share of wrong attempts stored in the replay buffer (they
     /// teach only the value head). 1 keeps all; less spends the learner on the verified answers.
     pub keep_failed: f64,
@@ -176,6 +182,10 @@ pub struct EvalSection {
     /// AlphaGo Zero's gating: a new policy must win this share against the best so far to
     /// replace it (none = AlphaZero's continuous update).
     pub gating: Option<f64>,
+    /// Tasks: System 2 is this whole-task search instead of `search` (same forms as
+    /// `selfplay.task_search`: Tree of Thoughts' step BFS, or best-first enumeration). None
+    /// (absent): `search` at every decision.
+    pub task_search: Option<TaskSearch>,
     /// Tasks: also evaluate System 2 (false saves its time when only System 1 matters).
     pub system2: bool,
     /// Arithmetic: held-out accuracy per operand length too (`s1_accuracy_d<n>` columns, and
@@ -229,6 +239,7 @@ impl Default for SelfPlaySection {
             sampler: Decoder::Sample { temperature: 1.0 },
             samples_per_task: 4,
             rationalize: false,
+            task_search: None,
             keep_failed: 1.0,
             self_label: SelfLabelSection::default(),
         }
@@ -276,6 +287,7 @@ impl Default for EvalSection {
             positions: 0,
             tasks: 0,
             gating: None,
+            task_search: None,
             system2: true,
             by_length: false,
         }
@@ -309,7 +321,6 @@ impl ExperimentConfig {
     /// Checks ranges and combinations; the error names the field.
     pub fn validate(&self) -> Result<()> {
         let env: ponder_env::AnyEnv = self.env.parse().map_err(|e| anyhow::anyhow!("field `env`: {e}"))?;
-        let _ = env;
         let m = &self.model;
         if m.d_model == 0 || m.n_layer == 0 || m.n_head == 0 || m.d_model % m.n_head != 0 {
             bail!(
@@ -350,6 +361,28 @@ impl ExperimentConfig {
             }
         }
         super::math_loops::validate(self, &env)?;
+        self.validate_task_search(&env)
+    }
+
+    /// The whole-task searches: valid knobs, tasks only, and a proposer only for verified targets.
+    fn validate_task_search(&self, env: &ponder_env::AnyEnv) -> Result<()> {
+        let is_game = env.kind() == ponder_env::Kind::Game;
+        for (field, ts) in [
+            ("selfplay.task_search", &self.selfplay.task_search),
+            ("eval.task_search", &self.eval.task_search),
+        ] {
+            let Some(ts) = ts else { continue };
+            ts.validate(field).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if is_game {
+                bail!("field `{field}` searches whole answers to tasks; {} is a game", self.env);
+            }
+        }
+        if self.selfplay.task_search.is_some() && self.selfplay.targets != Targets::Verified {
+            bail!(
+                "field `selfplay.task_search` proposes answers for `selfplay.targets = \"verified\"` (got {:?})",
+                self.selfplay.targets
+            );
+        }
         Ok(())
     }
 

@@ -34,6 +34,7 @@ use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::{ModelConfig, Policy, ValueKind};
 use crate::search::{Compute, SearchConfig};
 use crate::selfplay::actor::{episode_seed, sampled_episodes, search_episodes, Assignment};
+use crate::selfplay::propose::proposed_episodes;
 use crate::selfplay::{Episode, ReplayBuffer};
 use crate::train::{Example, Learner};
 
@@ -277,12 +278,15 @@ impl<E: Env> Runner<E> {
                 .par_iter()
                 .map(|chunk| {
                     let mut ev = policy.evaluator();
-                    let eps = match sp.targets {
-                        Targets::Verified => {
+                    let eps = match (sp.targets, &sp.task_search) {
+                        (Targets::Verified, Some(ts)) => proposed_episodes(env, &mut ev, ts, chunk),
+                        (Targets::Verified, None) => {
                             sampled_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, chunk)
                         }
-                        Targets::Search | Targets::ChosenAction => search_episodes(env, &mut ev, sp, chunk),
-                        Targets::SelfLabel => unreachable!("math_loops::generate labels tasks"),
+                        (Targets::Search | Targets::ChosenAction, _) => {
+                            search_episodes(env, &mut ev, sp, chunk)
+                        }
+                        (Targets::SelfLabel, _) => unreachable!("math_loops::generate labels tasks"),
                     };
                     bar.inc(chunk.len() as u64);
                     eps
@@ -439,6 +443,8 @@ impl<E: Env> Runner<E> {
                         let mut ev = policy.evaluator();
                         let r = if name == "s1" {
                             tasks::system1(&self.env, &mut ev, &e.decoder, ts, seed)
+                        } else if let Some(search) = &e.task_search {
+                            crate::eval::task_search::system2(&self.env, &mut ev, search, ts, seed)
                         } else {
                             tasks::system2(&self.env, &mut ev, &e.search, ts, seed)
                         };

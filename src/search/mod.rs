@@ -8,16 +8,21 @@
 //!   evaluator call per simulation step.
 //! - [`select`]: the selection rules as small functions (PUCT, Gumbel root and interior rules).
 //! - [`system1`]: greedy, sampling, best-of-N and beam search.
+//! - [`steps`], [`enumerate`], [`task_search`]: searches over whole answers — Tree of Thoughts'
+//!   step-level BFS with the value head, and best-first enumeration (policy-guided or uniform).
 //! - [`dot`]: Graphviz export of a tree, for `ponder tree`.
 //! - [`compute`]: what every decoder and search spent.
 
 pub mod compute;
 pub mod dot;
+pub mod enumerate;
 pub mod evaluator;
 pub mod mcts;
 pub mod rollout;
 pub mod select;
+pub mod steps;
 pub mod system1;
+pub mod task_search;
 pub mod tree;
 
 pub use compute::Compute;
@@ -25,4 +30,5 @@ pub use evaluator::{CacheId, Evaluations, Evaluator, Leaf, Uniform, NO_CACHE};
 pub use mcts::{Algorithm, Fpu, RootNoise, Search, SearchConfig, SearchResult};
 pub use rollout::Rollout;
 pub use system1::{decode, Decoded, Decoder, Rerank};
+pub use task_search::{Found, TaskSearch};
 pub use tree::{NodeId, Tree};

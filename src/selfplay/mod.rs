@@ -1,7 +1,9 @@
-//! Actors, episodes and the replay buffer.
+//! Actors (System 2 search, System 1 samples, whole-task search proposers), episodes and the
+//! replay buffer.
 
 pub mod actor;
 pub mod episode;
+pub mod propose;
 pub mod replay;
 pub mod selflabel;
 pub mod star;
