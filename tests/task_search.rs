@@ -308,3 +308,45 @@ fn a_tiny_loop_proposing_with_the_step_search_runs_and_is_the_same_on_any_thread
     }
     assert_eq!(metrics(&outs[0]), metrics(&outs[1]));
 }
+
+#[test]
+fn compare_scores_the_whole_task_searches_and_refuses_them_for_games() {
+    use ponder::cli::compare::{self, CompareArgs};
+    let dir = tmp("tot-compare");
+    let cfg = ExperimentConfig::parse(TINY_TOT, &["iterations=1".into()]).unwrap();
+    run(&cfg, &RunOptions { out: Some(dir.join("run")), quiet: true, ..Default::default() }).unwrap();
+    let args = |env: Option<&str>, methods: &str| CompareArgs {
+        checkpoint: dir.join("run/checkpoints/latest"),
+        env: env.map(String::from),
+        budgets: "1,4".into(),
+        out: Some(dir.join("compare")),
+        tasks: 5,
+        methods: methods.into(),
+        games: 2,
+        opponent: 2,
+        seed: 0,
+    };
+    compare::run(&args(None, "best-of-n,tot,enumerate,enumerate-uniform")).unwrap();
+    let csv = std::fs::read_to_string(dir.join("compare/compare.csv")).unwrap();
+    for m in ["tot", "enumerate", "enumerate-uniform"] {
+        let rows: Vec<&str> = csv.lines().filter(|l| l.starts_with(&format!("{m},2,"))).collect();
+        assert_eq!(rows.len(), 2, "{m}: one row per budget in\n{csv}");
+    }
+    // Enumeration's budget is expansions: at most that many model calls per task.
+    let calls = |line: &str| line.split(',').nth(7).unwrap().parse::<f64>().unwrap();
+    for line in csv.lines().filter(|l| l.starts_with("enumerate")) {
+        let budget: f64 = line.split(',').nth(2).unwrap().parse().unwrap();
+        assert!(calls(line) <= budget, "{line}");
+    }
+    // A game checkpoint is refused by name, before any work.
+    let game = tmp("tot-compare-game");
+    let ttt = "env = \"tictactoe\"\niterations = 1\n[model]\nd_model = 16\nn_layer = 1\nn_head = 2\nblock_size = 16\n\
+               [selfplay]\nepisodes = 4\nbatch = 4\n[selfplay.search]\nsimulations = 2\n[learn]\nsteps = 1\n\
+               [train]\nbatch_size = 4\nwarmup_steps = 1\n[eval]\ngames = 2\npositions = 4\nmcts_opponents = []\n";
+    let cfg = ExperimentConfig::parse(ttt, &[]).unwrap();
+    run(&cfg, &RunOptions { out: Some(game.clone()), quiet: true, ..Default::default() }).unwrap();
+    let mut a = args(None, "greedy,tot");
+    a.checkpoint = game.join("checkpoints/latest");
+    let e = format!("{:#}", compare::run(&a).unwrap_err());
+    assert!(e.contains("tot") && e.contains("tictactoe"), "{e}");
+}

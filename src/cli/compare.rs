@@ -2,7 +2,8 @@
 //!
 //! For every budget B, each System 1 method (best-of-N sampling with N = B, beam search of width
 //! B; greedy once) and each System 2 method (PUCT and Gumbel AlphaZero with B simulations per
-//! decision) is scored on the same held-out tasks, or for games on the same solver-graded
+//! decision; for tasks also Tree of Thoughts' step BFS with b = 5 and B proposals per kept state,
+//! and best-first enumeration with B expansions, by the policy or by uniform priors) is scored on the same held-out tasks, or for games on the same solver-graded
 //! positions (the optimal-move rate), or where a game has no solver by a match against rollout
 //! MCTS. The x axis is the compute each method actually spent: model calls per task (or per
 //! decision), with forward positions in the CSV too.
@@ -20,9 +21,11 @@ use ponder_env::{with_env, Env, Kind, Oracle, Task};
 use super::players::{Beam, BestOfN, Counted};
 use super::{load_checkpoint, par_chunks, parse_budgets, resolve_env, wilson};
 use crate::eval::games::{self, Player, SearchPlayer};
-use crate::eval::tasks;
+use crate::eval::{task_search, tasks};
 use crate::model::{Policy, PolicyEvaluator};
-use crate::search::{Compute, Decoder, Rerank, SearchConfig};
+use crate::search::enumerate::EnumerateConfig;
+use crate::search::steps::StepSearchConfig;
+use crate::search::{Compute, Decoder, Rerank, SearchConfig, TaskSearch, Uniform};
 
 /// Flags of `ponder compare`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +36,8 @@ pub struct CompareArgs {
     /// The environment [default: the checkpoint's]; the checkpoint's family, any parameters.
     #[arg(long)]
     pub env: Option<String>,
-    /// Budgets, comma-separated: N of best-of-N, the beam width, simulations per decision.
+    /// Budgets, comma-separated: N of best-of-N, the beam width, simulations per decision; for
+    /// `tot`, steps proposed per kept state (b = 5); for `enumerate`, expansions per task.
     #[arg(long, default_value = "1,4,16,64,256")]
     pub budgets: String,
     /// Output directory for compare.csv, compare.svg, compare.md [default: results/compare-<env>].
@@ -42,7 +46,7 @@ pub struct CompareArgs {
     /// Held-out tasks (an even spread over the suite), or solver-graded positions for games.
     #[arg(long, default_value_t = 200)]
     pub tasks: usize,
-    /// Methods to run, comma-separated.
+    /// Methods to run, comma-separated; tasks also know `tot`, `enumerate`, `enumerate-uniform`.
     #[arg(long, default_value = "greedy,best-of-n,beam,puct,gumbel")]
     pub methods: String,
     /// Games without a solver: games per method and budget against rollout MCTS.
@@ -64,11 +68,25 @@ pub enum Method {
     Beam,
     Puct,
     Gumbel,
+    /// Tree of Thoughts' step-level BFS (tasks).
+    Tot,
+    /// Best-first enumeration by the policy's priors (tasks).
+    Enumerate,
+    /// Best-first enumeration by uniform priors, no model (tasks): the baseline search.
+    EnumerateUniform,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] =
-        [Method::Greedy, Method::BestOfN, Method::Beam, Method::Puct, Method::Gumbel];
+    pub const ALL: [Method; 8] = [
+        Method::Greedy,
+        Method::BestOfN,
+        Method::Beam,
+        Method::Puct,
+        Method::Gumbel,
+        Method::Tot,
+        Method::Enumerate,
+        Method::EnumerateUniform,
+    ];
 
     /// The name in flags and the CSV.
     pub fn id(self) -> &'static str {
@@ -78,14 +96,22 @@ impl Method {
             Method::Beam => "beam",
             Method::Puct => "puct",
             Method::Gumbel => "gumbel",
+            Method::Tot => "tot",
+            Method::Enumerate => "enumerate",
+            Method::EnumerateUniform => "enumerate-uniform",
         }
+    }
+
+    /// Whether the method searches whole answers, so only tasks have it.
+    pub fn tasks_only(self) -> bool {
+        matches!(self, Method::Tot | Method::Enumerate | Method::EnumerateUniform)
     }
 
     /// 1 for the policy alone, 2 for a tree search.
     pub fn system(self) -> u8 {
         match self {
             Method::Greedy | Method::BestOfN | Method::Beam => 1,
-            Method::Puct | Method::Gumbel => 2,
+            Method::Puct | Method::Gumbel | Method::Tot | Method::Enumerate | Method::EnumerateUniform => 2,
         }
     }
 
@@ -141,6 +167,9 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     }
     if args.games == 0 {
         bail!("--games 0: play at least one game");
+    }
+    if let Some(m) = methods.iter().find(|m| m.tasks_only() && env.kind() == Kind::Game) {
+        bail!("--methods: {} searches whole answers to tasks; {} is a game", m.id(), env.spec());
     }
     let out = args.out.clone().unwrap_or_else(|| {
         let name: String =
@@ -287,6 +316,18 @@ fn task_point<E: Env>(env: &E, policy: &Policy, suite: &[Task], m: Method, b: u3
             Method::Beam => s1(Decoder::Beam { width: b }, &mut ev),
             Method::Puct => tasks::system2(env, &mut ev, &SearchConfig::puct(b), ts, seed),
             Method::Gumbel => tasks::system2(env, &mut ev, &SearchConfig::gumbel(b, 0.0), ts, seed),
+            Method::Tot => {
+                let tot = TaskSearch::Steps(StepSearchConfig { beam: 5, samples: b, temperature: 1.0 });
+                task_search::system2(env, &mut ev, &tot, ts, seed)
+            }
+            Method::Enumerate | Method::EnumerateUniform => {
+                let search = TaskSearch::Enumerate(EnumerateConfig { expansions: b, per_call: 1 });
+                if m == Method::Enumerate {
+                    task_search::system2(env, &mut ev, &search, ts, seed)
+                } else {
+                    task_search::system2(env, &mut Uniform { value: 0.5 }, &search, ts, seed)
+                }
+            }
         }
     });
     let k = outcomes.iter().filter(|o| o.correct).count();
@@ -304,6 +345,9 @@ fn player<'a, S: ponder_env::State>(policy: &Policy, m: Method, b: u32) -> Box<d
         Method::Beam => Box::new(Beam::new(ev, b)),
         Method::Puct => Box::new(SearchPlayer::new(ev, SearchConfig::puct(b), true)),
         Method::Gumbel => Box::new(SearchPlayer::new(ev, SearchConfig::gumbel(b, 0.0), true)),
+        Method::Tot | Method::Enumerate | Method::EnumerateUniform => {
+            unreachable!("run() refuses task-only methods for games")
+        }
     }
 }
 
