@@ -246,6 +246,10 @@ fn task_search_fields_parse_and_their_errors_name_them() {
     let e =
         err("env = \"game24\"\n[selfplay.task_search]\nkind = \"enumerate\"\nexpansions = 8\nper_call = 1\n");
     assert!(e.contains("selfplay.task_search") && e.contains("verified"), "{e}");
+    let e = err(&format!(
+        "{base}rationalize = true\n[selfplay.task_search]\nkind = \"enumerate\"\nexpansions = 8\nper_call = 1\n"
+    ));
+    assert!(e.contains("selfplay.rationalize"), "{e}");
     let e =
         err("env = \"tictactoe\"\n[eval.task_search]\nkind = \"enumerate\"\nexpansions = 8\nper_call = 1\n");
     assert!(e.contains("eval.task_search") && e.contains("game"), "{e}");
@@ -268,6 +272,7 @@ episodes = 8
 batch = 4
 targets = "verified"
 task_search = { kind = "steps", beam = 2, samples = 3, temperature = 1.0 }
+keep_failed = 0.5
 [train]
 batch_size = 8
 warmup_steps = 2
@@ -304,6 +309,12 @@ fn a_tiny_loop_proposing_with_the_step_search_runs_and_is_the_same_on_any_thread
         // Many finished answers per task: every one the search reached is an episode.
         assert!(last.get("episodes").unwrap() > 8.0, "{:?}", last.get("episodes"));
         assert!(last.get("s2_model_calls_per_task").unwrap() > last.get("s1_model_calls_per_task").unwrap());
+        // Half the wrong answers are stored: the buffer holds fewer episodes than were made.
+        let first = &s.rows[0];
+        assert!(first.get("replay_episodes").unwrap() < first.get("episodes").unwrap());
+        assert!(first.get("stored_failures").unwrap() > 0.0);
+        let solved = first.get("selfplay_tasks_solved").unwrap();
+        assert!((0.0..=1.0).contains(&solved));
         outs.push(out);
     }
     assert_eq!(metrics(&outs[0]), metrics(&outs[1]));

@@ -84,7 +84,8 @@ pub struct SelfPlaySection {
     /// policy instead of `sampler` — `{ kind = "steps", beam, samples, temperature }` (Tree of
     /// Thoughts' step-level BFS with the value head) or `{ kind = "enumerate", expansions,
     /// per_call }` (best-first enumeration, DeepCoder's search). Every finished answer it returns
-    /// is an episode graded by the ground truth. None (absent): sample with `sampler`.
+    /// is an episode graded by the ground truth (`keep_failed` of the wrong ones are stored).
+    /// None (absent): sample with `sampler`.
     pub task_search: Option<TaskSearch>,
     /// For `targets = "verified"`: the share of wrong attempts stored in the replay buffer (they
     /// teach only the value head). 1 keeps all; less spends the learner on the verified answers.
@@ -382,6 +383,9 @@ impl ExperimentConfig {
                 "field `selfplay.task_search` proposes answers for `selfplay.targets = \"verified\"` (got {:?})",
                 self.selfplay.targets
             );
+        }
+        if self.selfplay.task_search.is_some() && self.selfplay.rationalize {
+            bail!("field `selfplay.rationalize` retries the sampler's failures; `selfplay.task_search` has none");
         }
         Ok(())
     }

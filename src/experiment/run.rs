@@ -181,7 +181,10 @@ impl<E: Env> Runner<E> {
         let acting = self.best.clone().unwrap_or_else(|| self.learner.policy());
         let work = self.assignments(iter);
         let bar = self.bar(work.len() as u64, &format!("iter {} self-play", iter + 1));
-        let generated = if math_loops::owns_generation(&self.cfg) {
+        let generated = if self.cfg.selfplay.task_search.is_some() {
+            let episodes = self.generate(&acting, &work, &bar);
+            crate::selfplay::propose::generated(episodes, self.cfg.selfplay.keep_failed, work.len())
+        } else if math_loops::owns_generation(&self.cfg) {
             math_loops::generate(&self.env, &acting, &self.pool, &self.cfg, &work, &bar)
         } else {
             math_loops::Generated::plain(self.generate(&acting, &work, &bar))

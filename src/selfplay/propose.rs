@@ -2,12 +2,14 @@
 //! with DeepCoder's enumeration): the search answers each task, and every finished answer it
 //! returns becomes an episode graded by the ground truth. With `targets = "verified"` the policy
 //! then learns the accepted answers (one-hot targets at every decision) and the value head learns
-//! from all of them.
+//! from all of them, or from the share `selfplay.keep_failed` of the wrong ones that is stored.
 
 use ponder_env::{Env, State};
 
 use super::actor::{replay_decisions, Assignment};
 use super::episode::Episode;
+use super::star::stored;
+use crate::experiment::math_loops::Generated;
 use crate::search::{Evaluator, TaskSearch};
 
 /// Runs `search` on every assignment (in lockstep) and returns one episode per finished answer,
@@ -47,4 +49,25 @@ pub fn proposed_episodes<E: Env, V: Evaluator<E::State> + ?Sized>(
         }
     }
     episodes
+}
+
+/// Splits an iteration's proposed episodes for the loop: all are attempts (the round's accuracy
+/// and the curriculum read them); the replay buffer stores the accepted ones and the share
+/// `keep_failed` of the others. Adds `selfplay_tasks_solved` (the share of the `tasks` with an
+/// accepted answer) and `stored_failures`.
+pub fn generated(episodes: Vec<Episode>, keep_failed: f64, tasks: usize) -> Generated {
+    let training: Vec<Episode> = episodes
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| stored(e, *i, keep_failed))
+        .map(|(_, e)| e.clone())
+        .collect();
+    let mut solved: Vec<&str> = episodes.iter().filter(|e| e.correct).map(|e| e.task.as_str()).collect();
+    solved.sort_unstable();
+    solved.dedup();
+    let mut g = Generated { attempts: Vec::new(), training, stats: Default::default() };
+    g.stats.push("selfplay_tasks_solved", solved.len() as f64 / tasks.max(1) as f64);
+    g.stats.push("stored_failures", g.training.iter().filter(|e| !e.correct).count() as f64);
+    g.attempts = episodes;
+    g
 }
