@@ -79,6 +79,19 @@ fn star_rationalizations_go_to_training_but_not_into_the_round_accuracy() {
     assert!(r.get("s2_accuracy").is_none(), "eval.system2 = false skips System 2");
     assert!(out.join("accuracy_by_length.svg").exists());
 
+    // Retries and process verification: counted apart from the round's attempts.
+    let more = tmp("star-retry");
+    let s = run_in(
+        TINY_STAR,
+        &more,
+        &["selfplay.retries=3", "selfplay.explore=0.5", "selfplay.verify_scratchpad=true"],
+    );
+    let r = &s.rows[0];
+    assert_eq!(r.get("episodes"), Some(32.0));
+    let retried = r.get("retried").unwrap();
+    assert!(retried > 0.0 && r.get("retry_solved").unwrap() <= retried);
+    assert!(r.get("rationalize_tried").unwrap() <= retried, "rationalization sees what retries left");
+
     let off = tmp("star-off");
     let s = run_in(TINY_STAR, &off, &["selfplay.rationalize=false", "selfplay.keep_failed=0.0"]);
     let r = &s.rows[0];
@@ -171,6 +184,18 @@ fn math_loop_settings_that_cannot_work_are_errors_naming_the_field() {
     assert!(e.contains("selfplay.rationalize") && e.contains("scratchpad"), "{e}");
     let e = error_of(TINY_STAR, &["selfplay.targets=\"search\""]);
     assert!(e.contains("selfplay.rationalize"), "{e}");
+    let e = error_of(
+        TINY_STAR,
+        &["env=\"addition:digits=1-2\"", "selfplay.rationalize=false", "selfplay.verify_scratchpad=true"],
+    );
+    assert!(e.contains("selfplay.verify_scratchpad"), "{e}");
+    let e = error_of(
+        TINY_STAR,
+        &["selfplay.rationalize=false", "selfplay.targets=\"search\"", "selfplay.retries=2"],
+    );
+    assert!(e.contains("selfplay.retries"), "{e}");
+    let e = error_of(TINY_STAR, &["selfplay.explore=-0.1"]);
+    assert!(e.contains("selfplay.explore"), "{e}");
     let e = error_of(TINY_STAR, &["selfplay.keep_failed=1.5"]);
     assert!(e.contains("selfplay.keep_failed"), "{e}");
     let e = error_of(TINY_STAR, &["selfplay.rationalize=false", "selfplay.targets=\"self_label\""]);

@@ -182,8 +182,8 @@ pub trait Env: Clone + Send + Sync + fmt::Debug + 'static {
     fn answer(&self, state: &Self::State) -> String;
 
     /// STaR's rationalization: a start state for `task` with the **ground truth** as a hint that
-    /// narrows its legal tokens (arithmetic with a scratchpad: every carry and column sum forced
-    /// to its true value, the final answer left to the policy). Its tokens are exactly those of
+    /// narrows its legal tokens (arithmetic with a scratchpad: every carry, column sum and the
+    /// final answer forced to their true values: the worked solution). Its tokens are exactly those of
     /// [`Env::start`]`(prompt)`, so a trajectory from it is a legal unhinted trajectory too and is
     /// trained on as if no hint had been given. `None` where the environment offers no hint.
     /// It opens the ground truth: only training-data generation may call it, never a search or

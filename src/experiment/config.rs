@@ -90,6 +90,16 @@ pub struct SelfPlaySection {
     /// For `targets = "verified"`: the share of wrong attempts stored in the replay buffer (they
     /// teach only the value head). 1 keeps all; less spends the learner on the verified answers.
     pub keep_failed: f64,
+    /// For `targets = "verified"`: extra samples for a task none of whose samples was right,
+    /// drawn at temperature 1 with exploration (`explore`); right ones are training data.
+    pub retries: u32,
+    /// The share of the uniform distribution mixed into the policy for retries: a policy that
+    /// has collapsed onto a wrong answer never samples the right one without it.
+    pub explore: f64,
+    /// For `targets = "verified"` on scratchpad formats: the verifier reads the whole trace, so an
+    /// attempt is right only if its scratchpad is the true one too (process supervision by the
+    /// ground truth), not just its final answer.
+    pub verify_scratchpad: bool,
     /// For `targets = "self_label"`: how the policy's own answers become labels, with no
     /// verifier (Lee et al. 2025).
     pub self_label: SelfLabelSection,
@@ -242,6 +252,9 @@ impl Default for SelfPlaySection {
             rationalize: false,
             task_search: None,
             keep_failed: 1.0,
+            retries: 0,
+            explore: 0.0,
+            verify_scratchpad: false,
             self_label: SelfLabelSection::default(),
         }
     }

@@ -44,7 +44,8 @@ impl Generated {
 pub fn owns_generation(cfg: &ExperimentConfig) -> bool {
     let sp = &cfg.selfplay;
     sp.targets == Targets::SelfLabel
-        || (sp.targets == Targets::Verified && (sp.rationalize || sp.keep_failed < 1.0))
+        || (sp.targets == Targets::Verified
+            && (sp.rationalize || sp.keep_failed < 1.0 || sp.retries > 0 || sp.verify_scratchpad))
 }
 
 /// Generates an iteration's episodes with STaR (verified samples, rationalization, a share of
@@ -107,19 +108,19 @@ pub fn generate<E: Env>(
                 .par_iter()
                 .map(|chunk| {
                     let mut ev = policy.evaluator();
-                    let b =
-                        star_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, sp.rationalize, chunk);
+                    let b = star_episodes(env, &mut ev, sp, chunk);
                     bar.inc(chunk.len() as u64);
                     b
                 })
                 .collect()
         });
-        let (mut hinted, mut rationalized) = (0, 0);
+        let mut sums = [0usize; 4];
         for b in parts {
-            hinted += b.hinted;
-            rationalized += b.rationalized.len();
+            for (s, v) in sums.iter_mut().zip([b.retried, b.retry_solved, b.hinted, b.rationalized]) {
+                *s += v;
+            }
             g.attempts.extend(b.attempts);
-            g.training.extend(b.rationalized);
+            g.training.extend(b.extra);
         }
         let kept: Vec<Episode> = g
             .attempts
@@ -130,9 +131,13 @@ pub fn generate<E: Env>(
             .collect();
         let stored_failures = kept.iter().filter(|e| !e.correct).count();
         g.training.splice(0..0, kept);
+        if sp.retries > 0 {
+            g.stats.push("retried", sums[0] as f64);
+            g.stats.push("retry_solved", sums[1] as f64);
+        }
         if sp.rationalize {
-            g.stats.push("rationalize_tried", hinted as f64);
-            g.stats.push("rationalized", rationalized as f64);
+            g.stats.push("rationalize_tried", sums[2] as f64);
+            g.stats.push("rationalized", sums[3] as f64);
         }
         g.stats.push("stored_failures", stored_failures as f64);
     }
@@ -184,20 +189,27 @@ pub fn validate(cfg: &ExperimentConfig, env: &AnyEnv) -> Result<()> {
             sp.self_label.agreement
         );
     }
+    if !(0.0..=1.0).contains(&sp.explore) {
+        bail!("field `selfplay.explore` must be a share in [0, 1] (got {})", sp.explore);
+    }
     let arithmetic = matches!(env, AnyEnv::Arith(_));
-    if sp.rationalize {
-        if sp.targets != Targets::Verified {
-            bail!(
-                "field `selfplay.rationalize` needs `selfplay.targets = \"verified\"` (got {:?})",
-                sp.targets
-            );
+    let hints = with_env!(env, e => crate::selfplay::star::offers_hints(e));
+    for (field, on) in [("rationalize", sp.rationalize), ("verify_scratchpad", sp.verify_scratchpad)] {
+        if !on {
+            continue;
         }
-        if !with_env!(env, e => crate::selfplay::star::offers_hints(e)) {
+        if sp.targets != Targets::Verified {
+            bail!("field `selfplay.{field}` needs `selfplay.targets = \"verified\"` (got {:?})", sp.targets);
+        }
+        if !hints {
             bail!(
-                "field `selfplay.rationalize`: {} offers no hint (arithmetic needs a scratchpad: scratchpad=lsd or msd)",
+                "field `selfplay.{field}`: {} offers no hint (arithmetic needs a scratchpad: scratchpad=lsd or msd)",
                 cfg.env
             );
         }
+    }
+    if sp.retries > 0 && sp.targets != Targets::Verified {
+        bail!("field `selfplay.retries` needs `selfplay.targets = \"verified\"` (got {:?})", sp.targets);
     }
     if sp.targets == Targets::SelfLabel {
         if env.kind() != Kind::Task {

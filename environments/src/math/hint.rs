@@ -1,13 +1,17 @@
-//! STaR's rationalization hint for arithmetic: the answer template with the scratchpad written
-//! out from the ground truth.
+//! STaR's rationalization hint for arithmetic: the answer template with the worked solution
+//! written out from the ground truth.
 //!
 //! In STaR (Zelikman et al. 2022) a model that failed a problem tries again with the correct
 //! answer given as a hint, and the rationale it then writes is trained on *as if no hint had been
 //! given*. In a column scratchpad the true result fixes every step: the carry into a column is
 //! the previous column's sum divided by 10, and the column's sum is its digits plus that carry.
-//! So a hint consistent with the answer and with arithmetic leaves nothing free in the steps: the
-//! hinted template makes every carry and column sum a forced literal, and leaves only the final
-//! answer to the policy (which the ground truth then grades, as for any attempt).
+//! So a hint consistent with the answer and with arithmetic leaves nothing free: the hinted
+//! template makes every carry, every column sum and the final answer forced literals. (A first
+//! version left the final answer to the policy; a policy that has not yet learned to read its
+//! own scratchpad then almost never wrote the answer the forced steps implied, so STaR's "keep
+//! the rationalizations that reach the right answer" kept almost none. With the answer forced,
+//! that filter is vacuous: a rationalization is the worked solution of a problem the policy
+//! failed.)
 //!
 //! The hinted state's tokens are exactly those of the unhinted one; only its legal moves are
 //! narrower. A trajectory from it is therefore also a legal trajectory of the plain state, and
@@ -43,9 +47,9 @@ fn true_columns(op: Op, a: &[u8], b: &[u8]) -> Vec<(u64, u64)> {
     out
 }
 
-/// The template of `a op b` in scratchpad format `pad` (not `None`) with every carry and column
-/// sum forced to its true value, the final answer left free. `truth` is the ground-truth result;
-/// `None` if the columns do not agree with it (a caller bug) or there is no scratchpad.
+/// The template of `a op b` in scratchpad format `pad` (not `None`) with every carry, column sum
+/// and the final answer forced to their true values. `truth` is the ground-truth result; `None`
+/// if the columns do not agree with it (a caller bug) or there is no scratchpad.
 pub(super) fn hinted_template(op: Op, a: &[u8], b: &[u8], pad: Scratchpad, truth: &str) -> Option<Vec<Elem>> {
     if pad == Scratchpad::None || bignum::text(&op.exact(a, b)) != truth {
         return None;
@@ -54,20 +58,14 @@ pub(super) fn hinted_template(op: Op, a: &[u8], b: &[u8], pad: Scratchpad, truth
     if pad == Scratchpad::Msd {
         cols.reverse();
     }
-    // The scratchpad's free numbers, in writing order: each column's carry, then its sum.
-    let mut values = cols.into_iter().flat_map(|(c, s)| [c, s]);
+    // The free numbers, in writing order: each column's carry, then its sum; then the answer.
+    let mut values =
+        cols.into_iter().flat_map(|(c, s)| [c.to_string(), s.to_string()]).chain([truth.to_string()]);
     let template = super::state::build(op, a, b, pad);
-    let numbers = template.iter().filter(|e| matches!(e, Elem::Num(_))).count();
-    let mut seen = 0;
-    let mut out = Vec::with_capacity(template.len() + numbers);
+    let mut out = Vec::with_capacity(template.len() * 2);
     for e in template {
         match e {
-            // The last number is the final answer: the policy's to write.
-            Elem::Num(_) if seen + 1 < numbers => {
-                seen += 1;
-                let v = values.next()?;
-                out.extend(v.to_string().chars().map(|c| Elem::Lit(vocab::ch(c))));
-            }
+            Elem::Num(_) => out.extend(values.next()?.chars().map(|c| Elem::Lit(vocab::ch(c)))),
             other => out.push(other),
         }
     }
@@ -88,13 +86,13 @@ mod tests {
     }
 
     #[test]
-    fn the_hint_writes_every_carry_and_column_sum_and_leaves_the_answer_free() {
+    fn the_hint_writes_the_whole_worked_solution() {
         let g = hinted_template(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Lsd, "432").unwrap();
-        assert_eq!(text_of(&g), "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=[<=9999]<eos>");
+        assert_eq!(text_of(&g), "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=432<eos>");
         let g = hinted_template(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Msd, "432").unwrap();
-        assert_eq!(text_of(&g), "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=[<=9999]<eos>");
+        assert_eq!(text_of(&g), "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432<eos>");
         let g = hinted_template(Op::Mul, &[1, 2], &[3, 4], Scratchpad::Lsd, "408").unwrap();
-        assert_eq!(text_of(&g), "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=[<=9999]<eos>");
+        assert_eq!(text_of(&g), "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408<eos>");
     }
 
     #[test]
