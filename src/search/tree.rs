@@ -71,23 +71,7 @@ impl<S: State> Tree<S> {
 
     /// A tree preallocated for `nodes` nodes (see the module doc for the bound).
     pub fn with_capacity(root: S, two_player: bool, nodes: usize) -> Self {
-        let mut t = Tree {
-            two_player,
-            parent: Vec::with_capacity(nodes),
-            action: Vec::with_capacity(nodes),
-            prior: Vec::with_capacity(nodes),
-            visits: Vec::with_capacity(nodes),
-            value_sum: Vec::with_capacity(nodes),
-            raw_value: Vec::with_capacity(nodes),
-            mover: Vec::with_capacity(nodes),
-            to_play: Vec::with_capacity(nodes),
-            flags: Vec::with_capacity(nodes),
-            first_child: Vec::with_capacity(nodes),
-            num_children: Vec::with_capacity(nodes),
-            state_slot: Vec::with_capacity(nodes),
-            cache: Vec::with_capacity(nodes),
-            states: Vec::with_capacity(nodes / 4 + 1),
-        };
+        let mut t = Self::empty_like(two_player, nodes);
         // The root's mover is whoever moved before it: the opponent of the player to move.
         let to_play = root.to_play() as u8;
         let mover = if two_player { 1 - to_play.min(1) } else { 0 };
@@ -409,7 +393,7 @@ impl<S: State> Tree<S> {
             num_children: Vec::with_capacity(nodes),
             state_slot: Vec::with_capacity(nodes),
             cache: Vec::with_capacity(nodes),
-            states: Vec::new(),
+            states: Vec::with_capacity(nodes / 4 + 1),
         }
     }
 
