@@ -136,7 +136,7 @@ pub fn final_table(rows: &[Row], kind: Kind) -> String {
             continue;
         }
         let f = |v: Option<f64>| {
-            v.map_or("-".to_string(), |v| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.3}") })
+            v.map_or("-".to_string(), |v| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.4}") })
         };
         let _ = writeln!(s, "| {label} | {} | {} |", f(a), f(b));
     }
