@@ -222,6 +222,15 @@ simulations = 4
 "#;
     let s = run_tiny(text, &out, &[]);
     assert_eq!(s.rows[0].get("episodes"), Some(16.0), "two samples for each of 8 tasks");
+
+    // Sampled answers have no search value; the replay buffer must still read back on resume
+    // (it once wrote NaN as JSON null, which then failed to load).
+    let cfg = ExperimentConfig::parse(text, &["iterations=2".to_string()]).unwrap();
+    let opts = RunOptions { out: Some(out.clone()), resume: true, quiet: true, ..Default::default() };
+    let resumed = run(&cfg, &opts).unwrap();
+    assert_eq!(resumed.rows.len(), 2, "the first iteration kept, the second run from its buffer");
+    assert_eq!(resumed.rows[0].get("episodes"), Some(16.0));
+    assert!(resumed.rows[1].get("replay_episodes").unwrap() > 16.0, "the buffer was loaded, not emptied");
 }
 
 #[test]

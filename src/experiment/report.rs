@@ -6,10 +6,11 @@ use std::path::Path;
 use anyhow::Result;
 use ponder_env::Kind;
 
-use super::config::ExperimentConfig;
+use super::config::{ExperimentConfig, Targets};
 use super::metrics::Row;
 use super::plot::{self, Chart};
 use super::run::write_atomic;
+use crate::search::TaskSearch;
 
 /// The charts of a run, by environment kind.
 fn charts(rows: &[Row], kind: Kind) -> Vec<Chart<'static>> {
@@ -163,6 +164,33 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} logical cores, {mem_gib} GiB, {}", std::env::consts::OS)
 }
 
+/// How self-play made its episodes, in words: the search or sampler that actors ran.
+fn how_episodes_are_made(cfg: &ExperimentConfig) -> String {
+    let sp = &cfg.selfplay;
+    match (sp.targets, &sp.task_search) {
+        (Targets::Verified, Some(TaskSearch::Steps(c))) => format!(
+            "answers proposed by Tree of Thoughts' step search (beam {}, {} proposals per kept state) \
+             and kept when verified",
+            c.beam, c.samples
+        ),
+        (Targets::Verified, Some(TaskSearch::Enumerate(c))) => format!(
+            "answers proposed by best-first enumeration ({} expansions per task) and kept when verified",
+            c.expansions
+        ),
+        (Targets::Verified, None) => format!(
+            "{} sampled answer(s) per task kept when verified{}",
+            sp.samples_per_task,
+            if sp.rationalize { ", failures rationalized with the answer as a hint" } else { "" }
+        ),
+        (Targets::SelfLabel, _) => {
+            format!("{} samples per task, labelled by the policy's own majority vote", sp.samples_per_task)
+        }
+        (Targets::Search | Targets::ChosenAction, _) => {
+            format!("{} simulations per move", sp.search.simulations)
+        }
+    }
+}
+
 /// Writes `report.md`: the setup, the final table, the curves.
 pub fn write_report(
     dir: &Path,
@@ -176,7 +204,7 @@ pub fn write_report(
     let _ = writeln!(
         s,
         "Environment `{}`, {} of {} iterations, seed {}. Model d_model {} x {} layers x {} heads. \
-         Self-play: {} episodes per iteration, {} simulations per move. Resolved config: \
+         Self-play: {} episodes per iteration, {}. Resolved config: \
          [config.resolved.toml](config.resolved.toml); every iteration: [metrics.csv](metrics.csv).\n",
         cfg.env,
         rows.len(),
@@ -186,7 +214,7 @@ pub fn write_report(
         cfg.model.n_layer,
         cfg.model.n_head,
         cfg.selfplay.episodes,
-        cfg.selfplay.search.simulations
+        how_episodes_are_made(cfg)
     );
     let _ = writeln!(s, "## Run\n");
     if let Some(c) = command {

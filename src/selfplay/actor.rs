@@ -119,7 +119,7 @@ pub fn search_to_end<E: Env, V: Evaluator<E::State> + ?Sized>(
                 pos: state.tokens().len() as u32 - 1,
                 to_play: state.to_play() as u8,
                 target: r.target,
-                search_value: r.value,
+                search_value: Some(r.value),
                 action: first,
             });
             runs[id].compute += r.compute;
@@ -132,7 +132,7 @@ pub fn search_to_end<E: Env, V: Evaluator<E::State> + ?Sized>(
                         pos: st.tokens().len() as u32 - 1,
                         to_play: 0,
                         target: vec![(a, 1.0)],
-                        search_value: 1.0,
+                        search_value: Some(1.0),
                         action: a,
                     });
                     s.advance(a, true, ev);
@@ -234,7 +234,7 @@ pub fn replay_decisions<E: Env>(env: &E, prompt: &str, tokens: &[Token]) -> Vec<
                 pos: s.tokens().len() as u32 - 1,
                 to_play: s.to_play() as u8,
                 target: vec![(t, 1.0)],
-                search_value: f32::NAN,
+                search_value: None,
                 action: t,
             });
         }

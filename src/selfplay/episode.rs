@@ -17,8 +17,9 @@ pub struct Step {
     pub to_play: u8,
     /// The improved policy over the legal actions (search targets), or a one-hot target.
     pub target: Vec<(Token, f32)>,
-    /// The search's value of the state for `to_play` (NaN where there was no search).
-    pub search_value: f32,
+    /// The search's value of the state for `to_play`; None where there was no search (sampled
+    /// or forced steps). JSON has no NaN, so absence is explicit: the record reads back as written.
+    pub search_value: Option<f32>,
     /// The action taken.
     pub action: Token,
 }
@@ -72,10 +73,9 @@ impl Episode {
             .iter()
             .map(|s| {
                 let z = self.outcome_for(s.to_play);
-                let v = if s.search_value.is_finite() {
-                    (1.0 - value_mix) * z + value_mix * s.search_value
-                } else {
-                    z
+                let v = match s.search_value {
+                    Some(q) if q.is_finite() => (1.0 - value_mix) * z + value_mix * q,
+                    _ => z,
                 };
                 (s.pos, v)
             })
