@@ -1,6 +1,8 @@
 //! Searches and decoders, tested with no model: uniform, rollout and hand-made evaluators, on
 //! hand-written positions (KataGo style) and toy tasks.
 
+use ponder::env::connect4::{self, Connect4, Connect4State, Solver as Connect4Solver};
+use ponder::env::hex::{self, Hex, HexState, Solver as HexSolver};
 use ponder::env::tictactoe::{Solver, TicTacToe, TicTacToeState};
 use ponder::env::{vocab, Env, State, Token};
 use ponder::search::select::considered_visit_table;
@@ -77,6 +79,78 @@ fn prefers_faster_win() {
         checked += 1;
     }
     assert!(checked > 50, "only {checked} positions had both kinds of win");
+}
+
+fn c4(history: &str) -> Connect4State {
+    Connect4.start(history).unwrap()
+}
+
+fn hex_board(size: usize, history: &str) -> HexState {
+    Hex::new(size).unwrap().start(history).unwrap()
+}
+
+#[test]
+fn connect4_solves_forced_win() {
+    // X: b6 c6 d6 on the bottom row, O: b5 c5 d5 above them. X to move wins at a6 or e6.
+    let (s, a) = search(c4("d6 d5 c6 c5 b6 b5"), true, &mut Uniform::default(), &SearchConfig::puct(200));
+    assert!([cell("a6"), cell("e6")].contains(&a), "\n{}", s.tree.show(ponder::search::NodeId::ROOT));
+}
+
+#[test]
+fn connect4_blocks_immediate_loss() {
+    // O: d6 d5 d4 in the centre column. X to move must block at d3.
+    let (s, a) = search(c4("a6 d6 a5 d5 b6 d4"), true, &mut Uniform::default(), &SearchConfig::puct(400));
+    assert_eq!(a, cell("d3"), "\n{}", s.tree.show(ponder::search::NodeId::ROOT));
+}
+
+#[test]
+fn hex_solves_forced_win() {
+    // 4x4, X (top to bottom): b1 b2 b3; O: a1 d1 d4. X to move wins at a4 or b4.
+    let (s, a) =
+        search(hex_board(4, "b1 a1 b2 d1 b3 d4"), true, &mut Uniform::default(), &SearchConfig::puct(200));
+    assert!([cell("a4"), cell("b4")].contains(&a), "\n{}", s.tree.show(ponder::search::NodeId::ROOT));
+}
+
+#[test]
+fn hex_blocks_immediate_loss() {
+    // 3x3, X: a1 a2 down the first column, O: c3. X's only way on is a3: O to move must block it.
+    let (s, a) = search(hex_board(3, "a1 c3 a2"), true, &mut Uniform::default(), &SearchConfig::puct(400));
+    assert_eq!(a, cell("a3"), "\n{}", s.tree.show(ponder::search::NodeId::ROOT));
+}
+
+/// Mean |root value - solver value| over `sample` at each budget, with a uniform evaluator.
+fn value_errors<S: State>(sample: &[S], truth: &[i8], budgets: &[u32]) -> Vec<f32> {
+    budgets
+        .iter()
+        .map(|&sims| {
+            let mut searches: Vec<Search<S>> =
+                sample.iter().map(|p| Search::new(p.clone(), true, 3)).collect();
+            mcts::run(&mut searches, &mut Uniform::default(), &SearchConfig::puct(sims));
+            searches.iter().zip(truth).map(|(s, &v)| (s.tree.root_value() - v as f32).abs()).sum::<f32>()
+                / sample.len() as f32
+        })
+        .collect()
+}
+
+#[test]
+fn connect4_root_values_converge_to_the_solvers_as_simulations_grow() {
+    let solver = Connect4Solver::new();
+    let sample = connect4::sample_positions(11, 40, 30, 36);
+    let truth: Vec<i8> = sample.iter().map(|p| solver.value(p)).collect();
+    let errors = value_errors(&sample, &truth, &[16, 256, 4096]);
+    assert!(errors[0] > errors[1] && errors[1] > errors[2], "errors {errors:?} should shrink");
+    assert!(errors[2] < 0.25, "mean error {} at 4096 simulations", errors[2]);
+}
+
+#[test]
+fn hex_root_values_converge_to_the_solvers_as_simulations_grow() {
+    let env = Hex::new(4).unwrap();
+    let solver = HexSolver::for_env(&env).unwrap();
+    let sample = hex::sample_positions(&env, 12, 40, 6, 11);
+    let truth: Vec<i8> = sample.iter().map(|p| solver.value(p)).collect();
+    let errors = value_errors(&sample, &truth, &[16, 256, 4096]);
+    assert!(errors[0] > errors[1] && errors[1] > errors[2], "errors {errors:?} should shrink");
+    assert!(errors[2] < 0.25, "mean error {} at 4096 simulations", errors[2]);
 }
 
 #[test]
