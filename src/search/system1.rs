@@ -84,7 +84,8 @@ pub fn decode<S: State, E: Evaluator<S> + ?Sized>(
             .collect(),
         Decoder::BestOfN { n, temperature, rerank } => {
             // Every sample keeps its key/value cache until it is reranked: bound the samples in
-            // flight (64 tasks x 4,096 samples once took 16 GB), a chunk of starts at a time.
+            // flight (N = 4,096 on 32-task chunks, two threads, was killed for memory), a chunk of starts
+            // at a time.
             let n = (*n).max(1) as usize;
             let mut best = Vec::with_capacity(starts.len());
             for chunk in starts.chunks((MAX_SAMPLES_IN_FLIGHT / n).max(1)) {
