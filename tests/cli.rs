@@ -54,7 +54,7 @@ fn addition_ckpt() -> &'static Path {
             let mut policy = Vec::new();
             for ch in (a + b).to_string().chars() {
                 let t = s.parse_action(&ch.to_string()).unwrap();
-                policy.push(PolicyTarget { pos: s.tokens().len() as u32 - 1, dist: vec![(t, 1.0)] });
+                policy.push(PolicyTarget::new(s.tokens().len() as u32 - 1, vec![(t, 1.0)]));
                 s.apply(t);
             }
             // Then the end of the answer (forced tokens need no target).
@@ -65,10 +65,7 @@ fn addition_ckpt() -> &'static Path {
                     1 => s.apply(legal[0]),
                     _ => {
                         assert!(legal.contains(&vocab::EOS), "an answer can end here");
-                        policy.push(PolicyTarget {
-                            pos: s.tokens().len() as u32 - 1,
-                            dist: vec![(vocab::EOS, 1.0)],
-                        });
+                        policy.push(PolicyTarget::new(s.tokens().len() as u32 - 1, vec![(vocab::EOS, 1.0)]));
                         s.apply(vocab::EOS);
                     }
                 }

@@ -234,6 +234,45 @@ simulations = 4
 }
 
 #[test]
+fn policy_gradient_self_play_samples_the_policy_without_search_and_weights_moves_by_advantage() {
+    use ponder::experiment::config::Targets;
+    use ponder::selfplay::ReplayBuffer;
+    let out = tmp("pg-loop");
+    let sets = ["selfplay.targets=\"policy_gradient\"", "iterations=1"];
+    let s = run_tiny(TINY_GAME, &out, &sets);
+    let row = &s.rows[0];
+    let buffer = ReplayBuffer::load(&out.join("checkpoints").join("replay-0001.jsonl"), 1000).unwrap();
+    assert_eq!(buffer.len(), 24);
+    let decisions: usize = buffer.iter().map(|e| e.steps.len()).sum();
+    // No search: one model call (the root's expansion) per decision, nothing more.
+    assert!(
+        row.get("selfplay_model_calls").unwrap() <= decisions as f64,
+        "{:?} model calls for {decisions} decisions",
+        row.get("selfplay_model_calls")
+    );
+    for e in buffer.iter() {
+        let ex = e.to_example(0.0, Targets::PolicyGradient);
+        assert_eq!(ex.policy.len(), e.steps.len());
+        for (t, step) in ex.policy.iter().zip(&e.steps) {
+            let baseline = step.search_value.expect("the value head's baseline is recorded");
+            assert!(
+                (t.weight - (e.outcome_for(step.to_play) - baseline)).abs() < 1e-6,
+                "the advantage is z - v for the mover"
+            );
+            assert_eq!(t.dist, vec![(step.action, 1.0)], "the target is the move played");
+            // The stored target is the policy's own distribution (priors), not search visits.
+            let total: f32 = step.target.iter().map(|&(_, p)| p).sum();
+            assert!((total - 1.0).abs() < 1e-4 && step.target.len() > 1);
+        }
+    }
+    // A value mix has no search value to mix with; a task has no self-play.
+    let bad = ExperimentConfig::parse(TINY_GAME, &[sets[0].to_string(), "learn.value_target_mix=0.5".into()]);
+    assert!(bad.unwrap_err().to_string().contains("learn.value_target_mix"));
+    let bad = ExperimentConfig::parse("env = \"game24\"\n[selfplay]\ntargets = \"policy_gradient\"\n", &[]);
+    assert!(format!("{:#}", bad.unwrap_err()).contains("selfplay.targets"));
+}
+
+#[test]
 fn unknown_keys_and_bad_values_are_errors_that_name_them() {
     let e = ExperimentConfig::parse("env = \"tictactoe\"\n[selfplay]\nepisodez = 3\n", &[]).unwrap_err();
     assert!(format!("{e:#}").contains("episodez"), "{e:#}");

@@ -362,7 +362,7 @@ fn fixed_dataset() -> Vec<Example> {
             let mut tokens = vec![vocab::BOS];
             tokens.extend(random_tokens(&mut rng, 11));
             let policy = (1..tokens.len() - 1)
-                .map(|p| PolicyTarget { pos: p as u32, dist: vec![(tokens[p + 1], 1.0)] })
+                .map(|p| PolicyTarget::new(p as u32, vec![(tokens[p + 1], 1.0)]))
                 .collect();
             let v = if i % 2 == 0 { 0.5 } else { -0.5 };
             let values = (1..tokens.len()).map(|p| (p as u32, v)).collect();
@@ -394,6 +394,40 @@ fn learner_overfits_a_small_fixed_dataset_to_near_zero_loss() {
         assert_eq!(best as Token, ex.tokens[6]);
         assert!((out.values[0] - ex.values[0].1).abs() < 0.05, "{} vs {}", out.values[0], ex.values[0].1);
     }
+}
+
+/// The learner's prior for `token` after `prefix`.
+fn prior_of(learner: &Learner, prefix: &[Token], token: Token) -> f32 {
+    let mut ev = learner.policy().evaluator();
+    let legal: Vec<Token> = (0..vocab::VOCAB_SIZE as Token).collect();
+    let s = Seq { tokens: prefix.to_vec() };
+    let mut out = Evaluations::default();
+    ev.evaluate(&[Leaf { state: &s, legal: &legal, parent: NO_CACHE, keep: false }], &mut out);
+    out.priors[token as usize]
+}
+
+#[test]
+fn a_policy_gradient_target_makes_the_move_likelier_or_rarer_by_its_advantage_sign() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut tokens = vec![vocab::BOS];
+    tokens.extend(random_tokens(&mut rng, 6));
+    let (prefix, played) = (&tokens[..6], tokens[6]);
+    let train = TrainConfig { lr: 1e-3, warmup_steps: 1, weight_decay: 0.0, ..Default::default() };
+    let mut moved = Vec::new();
+    for advantage in [0.8f32, -0.8] {
+        let mut learner = Learner::new(tiny(ValueKind::Game), train.clone(), 0, 20).unwrap();
+        let before = prior_of(&learner, prefix, played);
+        let target = PolicyTarget { pos: 5, dist: vec![(played, 1.0)], weight: advantage };
+        let ex = Example { tokens: tokens.clone(), policy: vec![target], values: Vec::new(), weight: 1.0 };
+        for _ in 0..20 {
+            learner.step(std::slice::from_ref(&ex));
+        }
+        moved.push((before, prior_of(&learner, prefix, played)));
+    }
+    let ((b_pos, a_pos), (b_neg, a_neg)) = (moved[0], moved[1]);
+    assert_eq!(b_pos, b_neg, "the same seed starts from the same policy");
+    assert!(a_pos > 2.0 * b_pos, "a positive advantage raises the move's probability: {b_pos} -> {a_pos}");
+    assert!(a_neg < 0.5 * b_neg, "a negative advantage lowers it: {b_neg} -> {a_neg}");
 }
 
 #[test]

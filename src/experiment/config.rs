@@ -119,6 +119,12 @@ pub enum Targets {
     /// The policy's own answers, filtered by a majority vote over `samples_per_task` samples and
     /// a length rule, as one-hot targets: no verifier at all (Lee et al. 2025).
     SelfLabel,
+    /// No search: self-play games sampled from the policy itself (temperature 1 at every move),
+    /// and REINFORCE with the value head as baseline — the move played is a one-hot target
+    /// weighted by its advantage, the outcome minus the value the head gave the position when it
+    /// was played (ExIt's policy-gradient baseline). `selfplay.search`, `temperature_moves` and
+    /// `reuse_tree` are not used; `learn.value_target_mix` should be 0 (there is no search value).
+    PolicyGradient,
 }
 
 /// Self-labelling (Lee et al. 2025): which of the policy's own answers become training labels.
@@ -350,6 +356,18 @@ impl ExperimentConfig {
         check_search("eval.search", &self.eval.search)?;
         if self.selfplay.episodes == 0 || self.selfplay.batch == 0 {
             bail!("fields `selfplay.episodes` and `selfplay.batch` must be positive");
+        }
+        if self.selfplay.targets == Targets::PolicyGradient {
+            if env.kind() != ponder_env::Kind::Game {
+                bail!("field `selfplay.targets`: policy_gradient plays self-play games; {} is a task", self.env);
+            }
+            if self.learn.value_target_mix != 0.0 {
+                bail!(
+                    "field `learn.value_target_mix` must be 0 with `selfplay.targets = \"policy_gradient\"`: \
+                     without search there is no search value to mix (got {})",
+                    self.learn.value_target_mix
+                );
+            }
         }
         if self.replay.window == 0 {
             bail!("field `replay.window` must be positive");

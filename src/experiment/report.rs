@@ -185,8 +185,12 @@ fn how_episodes_are_made(cfg: &ExperimentConfig) -> String {
         (Targets::SelfLabel, _) => {
             format!("{} samples per task, labelled by the policy's own majority vote", sp.samples_per_task)
         }
-        (Targets::Search | Targets::ChosenAction, _) => {
-            format!("{} simulations per move", sp.search.simulations)
+        (Targets::Search, _) => format!("{} simulations per move", sp.search.simulations),
+        (Targets::ChosenAction, _) => {
+            format!("{} simulations per move, the chosen move as the target", sp.search.simulations)
+        }
+        (Targets::PolicyGradient, _) => {
+            "no search: moves sampled from the policy, REINFORCE with the value head as baseline".into()
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::eval::{by_length, tasks};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::{ModelConfig, Policy, ValueKind};
 use crate::search::{Compute, SearchConfig};
-use crate::selfplay::actor::{episode_seed, sampled_episodes, search_episodes, Assignment};
+use crate::selfplay::actor::{episode_seed, policy_sampling, sampled_episodes, search_episodes, Assignment};
 use crate::selfplay::propose::proposed_episodes;
 use crate::selfplay::{Episode, ReplayBuffer};
 use crate::train::{Example, Learner};
@@ -289,6 +289,7 @@ impl<E: Env> Runner<E> {
                         (Targets::Search | Targets::ChosenAction, _) => {
                             search_episodes(env, &mut ev, sp, chunk)
                         }
+                        (Targets::PolicyGradient, _) => search_episodes(env, &mut ev, &policy_sampling(sp), chunk),
                         (Targets::SelfLabel, _) => unreachable!("math_loops::generate labels tasks"),
                     };
                     bar.inc(chunk.len() as u64);
@@ -327,7 +328,7 @@ impl<E: Env> Runner<E> {
         let steps = self.cfg.learn.steps;
         let bar = self.bar(steps as u64, &format!("iter {} learn", iter + 1));
         let mix = self.cfg.learn.value_target_mix as f32;
-        let chosen = self.cfg.selfplay.targets == Targets::ChosenAction;
+        let targets = self.cfg.selfplay.targets;
         let verified = self.cfg.selfplay.targets == Targets::Verified;
         let mut sums = [0.0f64; 5];
         let mut examples = 0;
@@ -337,7 +338,7 @@ impl<E: Env> Runner<E> {
                 .sample(self.cfg.train.batch_size, &mut rng)
                 .into_iter()
                 .map(|e| {
-                    let mut ex = e.to_example(mix, chosen);
+                    let mut ex = e.to_example(mix, targets);
                     if verified && !e.correct {
                         // STaR/ReST: only verified answers teach the policy; failures still teach
                         // the value head what a wrong answer looks like.

@@ -42,6 +42,18 @@ pub fn search_episodes<E: Env, V: Evaluator<E::State> + ?Sized>(
         .collect()
 }
 
+/// The settings policy-gradient self-play plays with: no search (the root is only expanded, so
+/// the move is drawn from the policy's own distribution at temperature 1, every move) and no tree
+/// kept between moves. The step's `search_value` is then the value head's, the baseline.
+pub fn policy_sampling(cfg: &SelfPlaySection) -> SelfPlaySection {
+    SelfPlaySection {
+        search: SearchConfig::puct(0),
+        temperature_moves: u32::MAX,
+        reuse_tree: false,
+        ..cfg.clone()
+    }
+}
+
 /// The assignment with 0..=`max` uniformly random moves (drawn from its seed) appended to its
 /// prompt, stopping short of the end of the game.
 fn random_opening<E: Env>(env: &E, a: &Assignment, max: u32) -> Assignment {

@@ -4,6 +4,7 @@
 use ponder_env::Token;
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::config::Targets;
 use crate::search::Compute;
 use crate::train::{Example, PolicyTarget};
 
@@ -59,13 +60,26 @@ impl Episode {
     /// The training example: policy targets at every decision, value targets at every decision
     /// (the outcome mixed with the search value by `value_mix`: 0 = outcome only) and, for tasks,
     /// at the final state too (so the value head can judge finished answers).
-    pub fn to_example(&self, value_mix: f32, chosen_action_only: bool) -> Example {
+    ///
+    /// The policy targets follow `targets`: the step's own target (search's improved policy, or
+    /// a verified or self-labelled answer's one-hot), the chosen action alone (ExIt's ablation),
+    /// or, for policy gradient, the chosen action weighted by its advantage `z - v`: the outcome
+    /// for the mover minus the value the head gave the position when the move was played
+    /// (`search_value`; 0 where absent).
+    pub fn to_example(&self, value_mix: f32, targets: Targets) -> Example {
         let policy = self
             .steps
             .iter()
-            .map(|s| PolicyTarget {
-                pos: s.pos,
-                dist: if chosen_action_only { vec![(s.action, 1.0)] } else { s.target.clone() },
+            .map(|s| match targets {
+                Targets::ChosenAction => PolicyTarget::new(s.pos, vec![(s.action, 1.0)]),
+                Targets::PolicyGradient => PolicyTarget {
+                    pos: s.pos,
+                    dist: vec![(s.action, 1.0)],
+                    weight: self.outcome_for(s.to_play) - s.search_value.filter(|v| v.is_finite()).unwrap_or(0.0),
+                },
+                Targets::Search | Targets::Verified | Targets::SelfLabel => {
+                    PolicyTarget::new(s.pos, s.target.clone())
+                }
             })
             .collect();
         let mut values: Vec<(u32, f32)> = self

@@ -21,4 +21,20 @@ pub struct PolicyTarget {
     pub pos: u32,
     /// `(token, probability)` pairs; the probabilities are normalised to sum to 1 in the loss.
     pub dist: Vec<(ponder_env::Token, f32)>,
+    /// This target's weight in the loss, times the example's: 1 for search and verified targets;
+    /// the advantage (outcome minus the value head's baseline, any sign) for policy-gradient
+    /// targets, so that the cross-entropy's gradient is REINFORCE's.
+    #[serde(default = "one")]
+    pub weight: f32,
+}
+
+impl PolicyTarget {
+    /// A target of weight 1.
+    pub fn new(pos: u32, dist: Vec<(ponder_env::Token, f32)>) -> Self {
+        PolicyTarget { pos, dist, weight: 1.0 }
+    }
+}
+
+fn one() -> f32 {
+    1.0
 }

@@ -9,8 +9,9 @@
 //! value  = sum_j w_j * ( v_j - target_j )^2 / M_v                        over the M_v value targets
 //! ```
 //!
-//! with `w` the example's weight. A one-hot target makes the policy term the ordinary
-//! cross-entropy; a visit distribution makes it the AlphaZero policy loss. Padding never
+//! with `w` the example's weight times the target's. A one-hot target makes the policy term the ordinary
+//! cross-entropy; a visit distribution makes it the AlphaZero policy loss; a one-hot target on
+//! the move played, weighted by its advantage, makes its gradient REINFORCE's. Padding never
 //! reaches the loss: attention is causal and pads only follow real tokens, and targets are
 //! read at their own positions only.
 
@@ -437,7 +438,7 @@ impl Collated {
                     c.p_targets[start + tok as usize] += p / total;
                 }
                 c.p_rows.push((i * t + pos) as i64);
-                c.p_weights.push(ex.weight);
+                c.p_weights.push(ex.weight * target.weight);
             }
             for &(pos, value) in &ex.values {
                 let pos = pos as usize;
