@@ -69,8 +69,7 @@ fn train(c: &mut Criterion) {
     let batch: Vec<Example> = (0..32)
         .map(|_| {
             let tokens = random_seq(&mut rng, 64).tokens;
-            let policy =
-                (0..63).map(|p| PolicyTarget::new(p as u32, vec![(tokens[p + 1], 1.0)])).collect();
+            let policy = (0..63).map(|p| PolicyTarget::new(p as u32, vec![(tokens[p + 1], 1.0)])).collect();
             let values = (0..64).map(|p| (p as u32, 0.0)).collect();
             Example { tokens, policy, values, weight: 1.0 }
         })

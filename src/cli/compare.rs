@@ -55,6 +55,14 @@ pub struct CompareArgs {
     /// Games without a solver: the rollout MCTS opponent's simulations.
     #[arg(long, default_value_t = 200)]
     pub opponent: u32,
+    /// Games with a solver: instead of the optimal-move rate, Elo relative to perfect play, from
+    /// `--games` games against the solver, from random openings of `--opening` moves each played
+    /// with both colours (perfect play scores 0.5 against itself there: Elo 0).
+    #[arg(long)]
+    pub elo: bool,
+    /// With `--elo`: uniformly random moves before the players take over.
+    #[arg(long, default_value_t = 2)]
+    pub opening: u32,
     /// Seeds every random draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -229,6 +237,7 @@ fn measure<E: Env>(
         Tasks(Vec<Task>),
         Solver(Box<dyn Oracle<E::State>>, Vec<E::State>),
         Match,
+        Elo(Vec<E::State>),
     }
     let ground: Ground<E> = match env.kind() {
         Kind::Task => {
@@ -237,6 +246,15 @@ fn measure<E: Env>(
                 bail!("--env {}: no held-out suite to compare on", env.spec());
             }
             Ground::Tasks(spread(suite, args.tasks))
+        }
+        Kind::Game if args.elo => {
+            if env.oracle().is_none() {
+                bail!(
+                    "--elo plays against the exact solver; {} has none (drop --elo to play rollout MCTS)",
+                    env.spec()
+                );
+            }
+            Ground::Elo(games::random_openings(env, args.games.div_ceil(2) as usize, args.opening, args.seed))
         }
         Kind::Game => match env.oracle() {
             Some(o) => {
@@ -253,6 +271,9 @@ fn measure<E: Env>(
         Ground::Tasks(t) => format!("held-out accuracy ({} tasks)", t.len()),
         Ground::Solver(_, p) => format!("optimal-move rate ({} positions)", p.len()),
         Ground::Match => format!("score vs rollout MCTS {} ({} games)", args.opponent, args.games),
+        Ground::Elo(o) => {
+            format!("Elo vs perfect play ({} games from {}-move random openings)", o.len(), args.opening)
+        }
     };
     let mut points = Vec::new();
     for &m in methods {
@@ -264,6 +285,7 @@ fn measure<E: Env>(
                 Ground::Tasks(tasks) => task_point(env, policy, tasks, m, b, args.seed),
                 Ground::Solver(o, positions) => solver_point(o.as_ref(), policy, positions, m, b, args.seed),
                 Ground::Match => match_point(env, policy, m, b, args),
+                Ground::Elo(openings) => elo_point(env, policy, openings, m, b, args.seed),
             };
             eprintln!(
                 "{:<10} budget {:>4}: {:.3} [{:.3}, {:.3}] at {:.1} model calls ({:.1} s)",
@@ -399,6 +421,43 @@ fn match_point<E: Env>(env: &E, policy: &Policy, m: Method, b: u32, args: &Compa
         metric,
         lo,
         hi,
+        n: games as usize,
+        per_task: per(spent, decisions as usize),
+    }
+}
+
+/// Elo relative to perfect play: games against the solver from `openings` (consecutive pairs,
+/// one per colour). The interval is the Wilson interval of the score, mapped to Elo.
+fn elo_point<E: Env>(env: &E, policy: &Policy, openings: &[E::State], m: Method, b: u32, seed: u64) -> Point {
+    let threads = rayon::current_num_threads().max(1);
+    let per_thread = openings.len().div_ceil(threads).div_ceil(2) * 2;
+    let parts = par_chunks(openings, per_thread, |offset, starts| {
+        let mut inner = player::<E::State>(policy, m, b);
+        let mut me = Counted { inner: inner.as_mut(), decisions: 0 };
+        let oracle = env.oracle().expect("measure() checked that the game has a solver");
+        let mut perfect = games::PerfectPlayer { oracle };
+        let r = games::play_match_from(
+            env,
+            &mut me,
+            &mut perfect,
+            starts.to_vec(),
+            seed.wrapping_add(offset as u64),
+        );
+        vec![(r, me.decisions, me.compute())]
+    });
+    let games: u32 = parts.iter().map(|p| p.0.games()).sum();
+    let points: f64 = parts.iter().map(|p| p.0.score() * p.0.games() as f64).sum();
+    let decisions: u64 = parts.iter().map(|p| p.1).sum();
+    let spent: Compute = parts.iter().map(|p| p.2).sum();
+    let (_, lo, hi) = wilson(points.round() as usize, games as usize);
+    let score = if games > 0 { points / games as f64 } else { 0.0 };
+    let half = 0.5 / games.max(1) as f64;
+    Point {
+        method: m,
+        budget: b,
+        metric: games::elo_from_score(score, half),
+        lo: games::elo_from_score(lo, half),
+        hi: games::elo_from_score(hi, half),
         n: games as usize,
         per_task: per(spent, decisions as usize),
     }

@@ -145,7 +145,44 @@ pub fn play_match<E: Env>(
 ) -> MatchResult {
     assert_eq!(env.kind(), Kind::Game, "matches are for games");
     let start = env.start("").expect("the empty history is a legal start");
-    let mut states: Vec<E::State> = vec![start; games as usize];
+    play_match_from(env, a, b, vec![start; games as usize], seed)
+}
+
+/// `pairs` random openings of `moves` uniformly random moves each (fewer where the game would
+/// end), each listed twice in a row: [`play_match_from`] then plays both colours of it.
+pub fn random_openings<E: Env>(env: &E, pairs: usize, moves: u32, seed: u64) -> Vec<E::State> {
+    let start = env.start("").expect("the empty history is a legal start");
+    let mut legal = Vec::new();
+    let mut out = Vec::with_capacity(2 * pairs);
+    for i in 0..pairs {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, i as u64, 0x0be2));
+        let mut s = start.clone();
+        for _ in 0..moves {
+            s.legal_actions(&mut legal);
+            let mut next = s.clone();
+            next.apply(legal[rng.random_range(0..legal.len())]);
+            if next.is_terminal() {
+                break;
+            }
+            s = next;
+        }
+        out.push(s.clone());
+        out.push(s);
+    }
+    out
+}
+
+/// [`play_match`] from given starting positions, one game each: in even games `a` plays the
+/// first player's side, in odd games the second's, whoever is to move in the start.
+pub fn play_match_from<E: Env>(
+    env: &E,
+    a: &mut dyn Player<E::State>,
+    b: &mut dyn Player<E::State>,
+    starts: Vec<E::State>,
+    seed: u64,
+) -> MatchResult {
+    assert_eq!(env.kind(), Kind::Game, "matches are for games");
+    let mut states = starts;
     let mut ply = 0u64;
     loop {
         // For each player, the games where it is to move.
@@ -189,6 +226,14 @@ pub fn play_match<E: Env>(
         }
     }
     r
+}
+
+/// Elo relative to an opponent from a score against it: `400 log10(s / (1 - s))`, with the
+/// score kept `half_game` away from 0 and 1 (a score of 0 out of `n` games is read as 0.5 / n)
+/// so that a clean sweep gives a finite bound rather than infinity.
+pub fn elo_from_score(score: f64, half_game: f64) -> f64 {
+    let s = score.clamp(half_game, 1.0 - half_game);
+    400.0 * (s / (1.0 - s)).log10()
 }
 
 /// The share of `positions` where `player` chooses a move the oracle calls optimal (positions the

@@ -26,6 +26,10 @@ pub struct ExperimentConfig {
     pub iterations: u32,
     /// Worker threads (rayon); 0 = one per core. Results do not depend on it.
     pub threads: usize,
+    /// Keep a snapshot of the weights every this many iterations, as
+    /// `checkpoints/iter-<NNNN>` (0 = only `latest` and `best`): a family of agents of growing
+    /// training compute from one run, for scaling studies.
+    pub snapshot_every: u32,
     pub model: ModelSection,
     pub selfplay: SelfPlaySection,
     pub replay: ReplaySection,
@@ -218,6 +222,7 @@ impl Default for ExperimentConfig {
             seed: 0,
             iterations: 10,
             threads: 0,
+            snapshot_every: 0,
             model: ModelSection::default(),
             selfplay: SelfPlaySection::default(),
             replay: ReplaySection::default(),
@@ -359,7 +364,10 @@ impl ExperimentConfig {
         }
         if self.selfplay.targets == Targets::PolicyGradient {
             if env.kind() != ponder_env::Kind::Game {
-                bail!("field `selfplay.targets`: policy_gradient plays self-play games; {} is a task", self.env);
+                bail!(
+                    "field `selfplay.targets`: policy_gradient plays self-play games; {} is a task",
+                    self.env
+                );
             }
             if self.learn.value_target_mix != 0.0 {
                 bail!(

@@ -289,7 +289,9 @@ impl<E: Env> Runner<E> {
                         (Targets::Search | Targets::ChosenAction, _) => {
                             search_episodes(env, &mut ev, sp, chunk)
                         }
-                        (Targets::PolicyGradient, _) => search_episodes(env, &mut ev, &policy_sampling(sp), chunk),
+                        (Targets::PolicyGradient, _) => {
+                            search_episodes(env, &mut ev, &policy_sampling(sp), chunk)
+                        }
                         (Targets::SelfLabel, _) => unreachable!("math_loops::generate labels tasks"),
                     };
                     bar.inc(chunk.len() as u64);
@@ -502,6 +504,15 @@ impl<E: Env> Runner<E> {
         let mut meta = CheckpointMeta::new(self.env.spec(), iter as u64 + 1);
         meta.extra = serde_json::to_value(&st)?;
         checkpoint::save(&self.out.join("checkpoints").join("latest"), &self.learner, &meta)?;
+        let k = self.cfg.snapshot_every;
+        if k > 0 && (iter + 1) % k == 0 {
+            let snapshot = self.out.join("checkpoints").join(format!("iter-{:04}", iter + 1));
+            checkpoint::save(
+                &snapshot,
+                &self.learner,
+                &CheckpointMeta::new(self.env.spec(), iter as u64 + 1),
+            )?;
+        }
         if !previous.is_empty() && previous != self.state.replay_file {
             let _ = std::fs::remove_file(self.out.join(previous));
         }

@@ -75,7 +75,8 @@ impl Episode {
                 Targets::PolicyGradient => PolicyTarget {
                     pos: s.pos,
                     dist: vec![(s.action, 1.0)],
-                    weight: self.outcome_for(s.to_play) - s.search_value.filter(|v| v.is_finite()).unwrap_or(0.0),
+                    weight: self.outcome_for(s.to_play)
+                        - s.search_value.filter(|v| v.is_finite()).unwrap_or(0.0),
                 },
                 Targets::Search | Targets::Verified | Targets::SelfLabel => {
                     PolicyTarget::new(s.pos, s.target.clone())
