@@ -396,6 +396,36 @@ fn compare_on_tasks_scores_held_out_accuracy() {
     assert!(csv.contains("held-out accuracy (12 tasks)"), "{csv}");
 }
 
+#[test]
+fn compare_elo_plays_the_solver_from_random_openings_and_refuses_games_without_one() {
+    let out = temp_dir("compare-elo");
+    let o = ponder(&[
+        "compare",
+        "--checkpoint",
+        path(tictactoe_ckpt()),
+        "--elo",
+        "--methods",
+        "greedy,puct",
+        "--budgets",
+        "4",
+        "--games",
+        "20",
+        "--out",
+        path(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(csv.contains("Elo vs perfect play (20 games from 2-move random openings)"), "{csv}");
+    for line in csv.lines().skip(1) {
+        let elo: f64 = line.split(',').nth(3).unwrap().parse().unwrap();
+        assert!(elo <= 0.0 && elo.is_finite(), "nothing beats perfect play: {line}");
+    }
+    let hex = make_checkpoint("hex5", "hex:size=5", ValueKind::Game);
+    let o = ponder(&["compare", "--checkpoint", path(&hex), "--elo"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--elo"), "{}", text(&o.stderr));
+}
+
 // ---------------------------------------------------------------------------------------------
 // tree
 

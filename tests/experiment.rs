@@ -273,6 +273,18 @@ fn policy_gradient_self_play_samples_the_policy_without_search_and_weights_moves
 }
 
 #[test]
+fn snapshot_every_keeps_one_checkpoint_per_period() {
+    let snap = tmp("snapshots");
+    run_tiny(TINY_GAME, &snap, &["snapshot_every=1"]);
+    for it in [1u64, 2] {
+        let dir = snap.join("checkpoints").join(format!("iter-{it:04}"));
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+        assert_eq!(meta["iteration"].as_u64(), Some(it), "{meta}");
+    }
+}
+
+#[test]
 fn unknown_keys_and_bad_values_are_errors_that_name_them() {
     let e = ExperimentConfig::parse("env = \"tictactoe\"\n[selfplay]\nepisodez = 3\n", &[]).unwrap_err();
     assert!(format!("{e:#}").contains("episodez"), "{e:#}");

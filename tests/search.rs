@@ -455,3 +455,31 @@ fn dot_export_is_valid_graphviz_with_visits_and_priors() {
     let nodes = dot.lines().filter(|l| l.contains("shape=box")).count();
     assert!((2..=30).contains(&nodes), "{nodes} nodes");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Matches from random openings and Elo against perfect play
+
+#[test]
+fn perfect_play_scores_one_half_against_itself_from_paired_openings_and_random_play_less() {
+    use ponder::eval::games::{self, PerfectPlayer, RandomPlayer};
+    let env = Hex::new(3).unwrap();
+    let openings = games::random_openings(&env, 30, 2, 7);
+    assert_eq!(openings.len(), 60);
+    for pair in openings.chunks(2) {
+        assert_eq!(pair[0].tokens(), pair[1].tokens(), "each opening is played once per colour");
+        assert_eq!(pair[0].tokens().len(), 3, "two random moves after <bos>");
+    }
+    let perfect = || PerfectPlayer { oracle: env.oracle().unwrap() };
+    let r = games::play_match_from(&env, &mut perfect(), &mut perfect(), openings.clone(), 1);
+    assert_eq!(r.games(), 60);
+    // From each opening the side the solver calls winning wins, whoever holds it: one win each.
+    assert_eq!(r.wins, 30, "{r:?}");
+    assert_eq!(games::elo_from_score(r.score(), 0.5 / 60.0), 0.0);
+    let r = games::play_match_from(&env, &mut RandomPlayer, &mut perfect(), openings, 1);
+    assert!(r.score() < 0.4, "random play loses won positions to the solver: {r:?}");
+    let elo = games::elo_from_score(r.score(), 0.5 / 60.0);
+    assert!(elo < -70.0, "{elo}");
+    // A clean sweep is a finite bound, not infinity.
+    let floor = games::elo_from_score(0.0, 0.5 / 60.0);
+    assert!(floor.is_finite() && floor < -700.0, "{floor}");
+}

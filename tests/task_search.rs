@@ -335,6 +335,8 @@ fn compare_scores_the_whole_task_searches_and_refuses_them_for_games() {
         methods: methods.into(),
         games: 2,
         opponent: 2,
+        elo: false,
+        opening: 2,
         seed: 0,
     };
     compare::run(&args(None, "best-of-n,tot,enumerate,enumerate-uniform")).unwrap();
