@@ -9,7 +9,7 @@
 #        model calls that the expert's 256 games at 64 simulations do (~240k per iteration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./target/release/ponder
+bin=${PONDER:-./target/release/ponder}   # PONDER=path runs another build
 out=results/exit-hex
 "$bin" run experiments/exit-hex.toml --quiet --out "$out/tpt"
 "$bin" run experiments/exit-hex.toml --quiet --out "$out/cat" --set 'selfplay.targets="chosen_action"'

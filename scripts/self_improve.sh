@@ -5,7 +5,7 @@
 # Writes results/self-improve-base/, results/self-improve/filtered/ and .../unfiltered/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./target/release/ponder
+bin=${PONDER:-./target/release/ponder}   # PONDER=path runs another build
 [ -f results/self-improve-base/checkpoints/latest/meta.json ] ||
   "$bin" run experiments/self-improve-base.toml --quiet
 "$bin" run experiments/self-improve.toml --quiet --out results/self-improve/filtered

@@ -225,6 +225,33 @@ fn cached_evaluation_equals_full_forward_on_random_trees() {
 }
 
 #[test]
+fn a_model_without_positions_caches_exactly_and_exports_a_zero_position_table() {
+    use ponder::model::Positions;
+    let nope = tiny(ValueKind::Game).with_positions(Positions::None);
+    check_cached_equals_full_forward(nope.clone(), 0.2, 4, 40, 1);
+    // The inference weights (and so the safetensors export) hold the unused table as zeros.
+    let device = Device::flex();
+    let model = nope.init_with_std(&device, 9, 0.2);
+    let policy = Policy::from_model(&model);
+    assert!(policy.weights().wpe.iter().all(|&x| x == 0.0), "NoPE exports a zero position table");
+    let learned = tiny(ValueKind::Game).init_with_std(&device, 9, 0.2);
+    let with = Policy::from_model(&learned);
+    assert!(with.weights().wpe.iter().any(|&x| x != 0.0));
+}
+
+#[test]
+fn checkpoints_written_before_the_positions_field_load_as_learned_positions() {
+    let (_tmp, dir) = saved_checkpoint("old-config");
+    let config = dir.join(checkpoint::CONFIG);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\"positions\": \"Learned\""), "{text}");
+    let old: String = text.lines().filter(|l| !l.contains("positions")).collect::<Vec<_>>().join("\n");
+    std::fs::write(&config, old.replace("\"Game\",", "\"Game\"")).unwrap();
+    let (policy, _) = checkpoint::load_policy(&dir).unwrap();
+    assert_eq!(policy.config().positions, ponder::model::Positions::Learned);
+}
+
+#[test]
 fn cached_evaluation_equals_full_forward_at_the_default_size_with_threaded_gemm() {
     // Weights 5x nanoGPT's init scale: logits up to ~5, attention far from uniform.
     check_cached_equals_full_forward(ModelConfig::new().with_block_size(48), 0.1, 3, 12, 2);

@@ -50,6 +50,9 @@ pub struct ModelSection {
     pub n_head: usize,
     /// Longest token sequence (prompt and answer, or a whole game).
     pub block_size: usize,
+    /// `"learned"` position embeddings (GPT-2), or `"none"` (NoPE: no position information but
+    /// causal attention, which generalizes to unseen lengths better).
+    pub positions: crate::model::Positions,
     /// Start from this checkpoint's weights (a directory written by a run, e.g.
     /// `results/addition/checkpoints/latest`) with a fresh optimizer, instead of a random policy.
     /// The shape above must match the checkpoint's. None (absent): a random policy.
@@ -236,7 +239,14 @@ impl Default for ExperimentConfig {
 
 impl Default for ModelSection {
     fn default() -> Self {
-        ModelSection { d_model: 128, n_layer: 4, n_head: 4, block_size: 256, init: None }
+        ModelSection {
+            d_model: 128,
+            n_layer: 4,
+            n_head: 4,
+            block_size: 256,
+            positions: crate::model::Positions::Learned,
+            init: None,
+        }
     }
 }
 

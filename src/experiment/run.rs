@@ -553,6 +553,7 @@ pub fn model_config<E: Env>(cfg: &ExperimentConfig, env: &E) -> ModelConfig {
         .with_n_head(m.n_head)
         .with_block_size(m.block_size)
         .with_value(value)
+        .with_positions(m.positions)
 }
 
 fn checkpoint_exists(dir: &Path) -> bool {

@@ -147,7 +147,7 @@ pub fn read_safetensors(path: &Path) -> Result<Policy, ModelError> {
 /// actually read (see the module docs on interrupted saves).
 fn read_small(dir: &Path) -> Result<(PathBuf, ModelConfig, CheckpointMeta), ModelError> {
     let dir = resolve(dir)?;
-    let config: ModelConfig = read_json(&dir.join(CONFIG))?;
+    let config = read_model_config(&dir.join(CONFIG))?;
     config.validate().map_err(|e| ModelError::bad_file(&dir.join(CONFIG), e.to_string()))?;
     Tokenizer::load(&dir.join(TOKENIZER))?;
     if config.vocab_size != Tokenizer::new().vocab_size() {
@@ -229,6 +229,16 @@ fn resolve(dir: &Path) -> Result<PathBuf, ModelError> {
 fn sibling(dir: &Path, tag: &str) -> PathBuf {
     let name = dir.file_name().map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
     dir.with_file_name(format!("{name}.{tag}-{}", std::process::id()))
+}
+
+/// `config.json`, with the fields added since the first checkpoints filled in with what those
+/// checkpoints meant (`positions`: learned), so every checkpoint ever written still loads.
+fn read_model_config(path: &Path) -> Result<ModelConfig, ModelError> {
+    let mut value: serde_json::Value = read_json(path)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.entry("positions").or_insert_with(|| serde_json::Value::String("Learned".into()));
+    }
+    serde_json::from_value(value).map_err(|e| ModelError::bad_file(path, e.to_string()))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {

@@ -76,6 +76,22 @@ pub struct ModelConfig {
     /// What the value head predicts.
     #[config(default = "ValueKind::Game")]
     pub value: ValueKind,
+    /// How the model knows where a token is: learned position embeddings (GPT-2, nanoGPT), or
+    /// none at all (NoPE: causal attention alone tells positions apart, which generalizes to
+    /// lengths never trained on better than a learned table does; Kazemnejad et al. 2023).
+    #[config(default = "Positions::Learned")]
+    pub positions: Positions,
+}
+
+/// Position information: see [`ModelConfig::positions`].
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Positions {
+    /// `wpe[pos]` is added to every token's embedding.
+    Learned,
+    /// No position embedding. The `wpe` table is still allocated (so every checkpoint has the
+    /// same parameters) but never read; the inference weights and the safetensors export hold it
+    /// as zeros, so any GPT implementation computes the same function from them.
+    None,
 }
 
 /// nanoGPT's initialisation: weights ~ N(0, 0.02), residual projections scaled down by
@@ -153,6 +169,7 @@ impl ModelConfig {
             value_out: init.linear(self.value_hidden(), 1, std),
             value_kind: self.value,
             block_size: self.block_size,
+            learned_positions: self.positions == Positions::Learned,
         }
     }
 }
@@ -274,6 +291,8 @@ pub struct Gpt {
     pub value_kind: ValueKind,
     /// The most positions a sequence may have.
     pub block_size: usize,
+    /// Whether `wpe` is added (false: NoPE, [`Positions::None`]).
+    pub learned_positions: bool,
 }
 
 impl Gpt {
@@ -287,7 +306,10 @@ impl Gpt {
         assert!(t <= self.block_size, "{t} positions exceed block_size {}", self.block_size);
         let device = tokens.device();
         let pos = Tensor::<1, Int>::arange(0..t as i64, &device).unsqueeze::<2>(); // [1, T]
-        let mut x = self.wte.forward(tokens) + self.wpe.forward(pos); // [B, T, C]
+        let mut x = self.wte.forward(tokens); // [B, T, C]
+        if self.learned_positions {
+            x = x + self.wpe.forward(pos);
+        }
         for block in &self.blocks {
             x = block.forward(x); // [B, T, C]
         }
@@ -344,6 +366,7 @@ impl Gpt {
             n_layer: self.blocks.len(),
             n_head: self.blocks.first().map_or(1, |b| b.attn.n_head),
             value: self.value_kind,
+            positions: if self.learned_positions { Positions::Learned } else { Positions::None },
         }
     }
 }

@@ -33,7 +33,7 @@ pub use burn_eval::BurnEvaluator;
 pub use cache::CacheStats;
 pub use checkpoint::CheckpointMeta;
 pub use error::ModelError;
-pub use gpt::{Gpt, ModelConfig, ValueKind};
+pub use gpt::{Gpt, ModelConfig, Positions, ValueKind};
 pub use infer::PolicyEvaluator;
 pub use tokenizer::Tokenizer;
 pub use weights::{LayerWeights, Policy, Weights};

@@ -15,7 +15,7 @@ use burn::module::Param;
 use burn::nn::{Embedding, LayerNormConfig, Linear};
 use burn::prelude::*;
 
-use super::gpt::{Block, CausalSelfAttention, Gpt, Mlp, ModelConfig};
+use super::gpt::{Block, CausalSelfAttention, Gpt, Mlp, ModelConfig, Positions};
 use super::infer::PolicyEvaluator;
 
 /// One transformer block's weights.
@@ -108,7 +108,12 @@ impl Policy {
         let weights = Weights {
             wte_t: transpose(&wte, config.vocab_size, config.d_model),
             wte,
-            wpe: read(&model.wpe.weight),
+            // NoPE: the table is never read in training, so inference reads zeros.
+            wpe: if model.learned_positions {
+                read(&model.wpe.weight)
+            } else {
+                vec![0.0; config.block_size * config.d_model]
+            },
             layers,
             ln_f: read_ln(&model.ln_f),
             value_fc: read_linear(&model.value_fc),
@@ -162,6 +167,7 @@ impl Policy {
             value_out: linear(&w.value_out, cfg.value_hidden()),
             value_kind: cfg.value,
             block_size: cfg.block_size,
+            learned_positions: cfg.positions == Positions::Learned,
         }
     }
 
