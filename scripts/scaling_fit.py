@@ -94,9 +94,69 @@ def fit(xs, ys):
     return a, b, r2
 
 
+def plane_within(rows):
+    """Least squares z = a x + b y + c_g over (g, x, y, z) rows; returns a, b and R^2 within groups."""
+    groups = {}
+    for g, x, y, z in rows:
+        groups.setdefault(g, []).append((x, y, z))
+    dem = []
+    for pts in groups.values():
+        mx = sum(p[0] for p in pts) / len(pts)
+        my = sum(p[1] for p in pts) / len(pts)
+        mz = sum(p[2] for p in pts) / len(pts)
+        dem += [(x - mx, y - my, z - mz) for x, y, z in pts]
+    sxx = sum(x * x for x, _, _ in dem)
+    syy = sum(y * y for _, y, _ in dem)
+    sxy = sum(x * y for x, y, _ in dem)
+    sxz = sum(x * z for x, _, z in dem)
+    syz = sum(y * z for _, y, z in dem)
+    det = sxx * syy - sxy * sxy
+    a = (sxz * syy - syz * sxy) / det
+    b = (syz * sxx - sxz * sxy) / det
+    ss = sum(z * z for _, _, z in dem)
+    res = sum((z - a * x - b * y) ** 2 for x, y, z in dem)
+    return a, b, 1 - res / ss
+
+
+def svg(ags, path):
+    """Elo against log10(test FLOPs per move), one line per agent, one colour per size."""
+    w, h, m = 720, 440, 60
+    xs = [math.log10(f) for a in ags for f, _, _ in a["points"]]
+    ys = [e for a in ags for _, e, _ in a["points"]]
+    x0, x1, y0, y1 = math.floor(min(xs)), math.ceil(max(xs)), min(ys) - 20, 0
+    px = lambda x: m + (x - x0) / (x1 - x0) * (w - 2 * m)
+    py = lambda y: h - m - (y - y0) / (y1 - y0) * (h - 2 * m)
+    sizes = sorted({a["name"].split(" @")[0] for a in ags})
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">Hex 4x4: Elo vs perfect play against test compute (one line per agent)</text>',
+           f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/>',
+           f'<line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>',
+           f'<text x="{w / 2}" y="{h - 15}" text-anchor="middle">log10(test FLOPs per move)</text>',
+           f'<text x="15" y="{h / 2}" transform="rotate(-90 15 {h / 2})" text-anchor="middle">Elo (perfect play = 0)</text>']
+    for x in range(x0, x1 + 1):
+        out.append(f'<text x="{px(x)}" y="{h - m + 15}" text-anchor="middle">{x}</text>')
+    for y in range(int(y0 // 100 * 100 + 100), 1, 100):
+        out.append(f'<text x="{m - 5}" y="{py(y) + 4}" text-anchor="end">{y}</text>')
+        out.append(f'<line x1="{m}" y1="{py(y)}" x2="{w - m}" y2="{py(y)}" stroke="#ddd"/>')
+    for a in ags:
+        c = colours[sizes.index(a["name"].split(" @")[0]) % len(colours)]
+        it = int(a["name"].split("@")[1])
+        opacity = 0.35 + 0.65 * math.log2(it) / 5
+        pts = " ".join(f"{px(math.log10(f)):.1f},{py(e):.1f}" for f, e, _ in a["points"])
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-opacity="{min(opacity, 1):.2f}" stroke-width="1.5"/>')
+    for i, name in enumerate(sizes):
+        out.append(f'<text x="{w - m - 150}" y="{m + 15 * i + 10}" fill="{colours[i % len(colours)]}">{name} (darker = more training)</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     root = sys.argv[1]
     ags = agents(root)
+    svg(ags, os.path.join(root, "elo.svg"))
     budgets = sorted({b for a in ags for _, _, b in a["points"]})
     print("# Hex 4x4: Elo relative to perfect play by agent and test-time budget\n")
     print("| agent | params | train FLOPs | " + " | ".join(f"{b} sims" for b in budgets) + " |")
@@ -109,7 +169,7 @@ def main():
     print("| Elo | agents reaching it | frontier points | slope b | R^2 |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     slopes = []
-    for elo in range(-700, 1, 100):
+    for elo in range(-250, -49, 25):
         reach = [(a["train"], test_needed(a["points"], elo)) for a in ags]
         reach = sorted((t, x) for t, x in reach if x is not None)
         frontier = []
@@ -122,6 +182,15 @@ def main():
         a, b, r2 = fit([math.log10(t) for t, _ in frontier], [math.log10(x) for _, x in frontier])
         slopes.append(b)
         print(f"| {elo} | {len(reach)} | {len(frontier)} | {b:.2f} | {r2:.2f} |")
+    # A plane per network size with a shared tilt: Elo = alpha log10(train) + beta log10(test)
+    # + gamma_size (each size its own intercept, so that test FLOPs' dependence on the network's
+    # size does not stand in for the budget's effect). Along a line of fixed Elo,
+    # d log10(test) / d log10(train) = -alpha / beta.
+    rows = [(a["name"].split(" @")[0], math.log10(a["train"]), math.log10(f), e) for a in ags for f, e, _ in a["points"]]
+    alpha, beta, r2 = plane_within(rows)
+    print(f"\nOne plane per size through all {len(rows)} points (shared slopes, R^2 within sizes {r2:.2f}):"
+          f" Elo = {alpha:.1f} log10(train FLOPs) + {beta:.1f} log10(test FLOPs per move) + c(size);"
+          f" at fixed Elo, d log10(test) / d log10(train) = {-alpha / beta:.2f}.")
     if slopes:
         print(f"\nMedian slope over the Elo levels with 3+ frontier points: {sorted(slopes)[len(slopes) // 2]:.2f}"
               f" ({len(slopes)} levels). Jones (2021), Hex: about -1.2.")
