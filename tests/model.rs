@@ -458,6 +458,78 @@ fn a_policy_gradient_target_makes_the_move_likelier_or_rarer_by_its_advantage_si
 }
 
 #[test]
+fn a_sharded_step_reports_the_whole_batchs_losses_and_gradient_norm() {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::optim::GradientsParams;
+    use ponder::train::value_loss;
+    // Five sequences of 9 tokens (an odd count: the shards are 3 and 2), one-hot targets at every
+    // position but the last, values at every position, one example weighted double.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (n, t) = (5usize, 9usize);
+    let data: Vec<Example> = (0..n)
+        .map(|i| {
+            let mut tokens = vec![vocab::BOS];
+            tokens.extend(random_tokens(&mut rng, t - 1));
+            let policy =
+                (0..t - 1).map(|p| PolicyTarget::new(p as u32, vec![(tokens[p + 1], 1.0)])).collect();
+            let values = (0..t).map(|p| (p as u32, if (p + i) % 2 == 0 { 0.5 } else { -0.25 })).collect();
+            Example { tokens, policy, values, weight: if i == 1 { 2.0 } else { 1.0 } }
+        })
+        .collect();
+    let cfg = tiny(ValueKind::Game);
+    let train = TrainConfig { grad_clip: 0.0, ..Default::default() };
+    let mut learner = Learner::new(cfg.clone(), train.clone(), 7, 10).unwrap();
+    let got = learner.step(&data);
+
+    // The same loss on the whole batch at once, through burn's full forward and backward.
+    let dev = Device::flex().autodiff();
+    let model = cfg.init(&dev, 7);
+    let ids: Vec<i64> = data.iter().flat_map(|e| e.tokens.iter().map(|&x| x as i64)).collect();
+    let (logits, values) = model.forward(Tensor::<2, Int>::from_data(TensorData::new(ids, [n, t]), &dev));
+    let v = cfg.vocab_size;
+    let mut rows = Vec::new();
+    let mut targets = vec![0.0f32; n * (t - 1) * v];
+    let mut weights = Vec::new();
+    for (i, e) in data.iter().enumerate() {
+        for (k, p) in e.policy.iter().enumerate() {
+            rows.push((i * t + p.pos as usize) as i64);
+            targets[(i * (t - 1) + k) * v + p.dist[0].0 as usize] = 1.0;
+            weights.push(e.weight);
+        }
+    }
+    let m = rows.len();
+    let sel = |x: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(x, [m]), &dev);
+    let policy = policy_loss(
+        logits.reshape([n * t, v]).select(0, sel(rows)),
+        Tensor::<2>::from_data(TensorData::new(targets, [m, v]), &dev),
+        Tensor::<1>::from_data(TensorData::new(weights, [m]), &dev),
+    );
+    let vt: Vec<f32> = data.iter().flat_map(|e| e.values.iter().map(|&(_, x)| x)).collect();
+    let vw: Vec<f32> = data.iter().flat_map(|e| e.values.iter().map(move |_| e.weight)).collect();
+    let value = value_loss(
+        values.reshape([n * t]),
+        Tensor::<1>::from_data(TensorData::new(vt, [n * t]), &dev),
+        Tensor::<1>::from_data(TensorData::new(vw, [n * t]), &dev),
+    );
+    let total = policy.clone() + value.clone().mul_scalar(train.value_weight);
+    let grads = GradientsParams::from_grads(total.backward(), &model);
+    struct Norm<'a>(&'a GradientsParams, f64);
+    impl ModuleVisitor for Norm<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.0.get::<D>(param.id) {
+                self.1 += g.square().sum().into_scalar::<f32>() as f64;
+            }
+        }
+    }
+    let mut norm = Norm(&grads, 0.0);
+    model.visit(&mut norm);
+    let want = (policy.into_scalar::<f32>(), value.into_scalar::<f32>(), norm.1.sqrt() as f32);
+    assert!((got.policy - want.0).abs() < 1e-5 * want.0, "policy {} vs {}", got.policy, want.0);
+    assert!((got.value - want.1).abs() < 1e-5 * want.1.max(1e-3), "value {} vs {}", got.value, want.1);
+    assert!((got.grad_norm - want.2).abs() < 1e-4 * want.2, "gradient norm {} vs {}", got.grad_norm, want.2);
+}
+
+#[test]
 fn policy_loss_gradient_is_softmax_minus_target() {
     let dev = Device::flex().autodiff();
     let logits_data = [[0.3f32, -1.2, 2.0, 0.0, 0.7], [1.5, 0.1, -0.4, -2.0, 0.9]];

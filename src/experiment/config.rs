@@ -52,11 +52,28 @@ pub struct ModelSection {
     pub block_size: usize,
     /// `"learned"` position embeddings (GPT-2), or `"none"` (NoPE: no position information but
     /// causal attention, which generalizes to unseen lengths better).
-    pub positions: crate::model::Positions,
+    pub positions: PositionsSection,
     /// Start from this checkpoint's weights (a directory written by a run, e.g.
     /// `results/addition/checkpoints/latest`) with a fresh optimizer, instead of a random policy.
     /// The shape above must match the checkpoint's. None (absent): a random policy.
     pub init: Option<String>,
+}
+
+/// `model.positions`: see [`crate::model::Positions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionsSection {
+    Learned,
+    None,
+}
+
+impl From<PositionsSection> for crate::model::Positions {
+    fn from(p: PositionsSection) -> Self {
+        match p {
+            PositionsSection::Learned => crate::model::Positions::Learned,
+            PositionsSection::None => crate::model::Positions::None,
+        }
+    }
 }
 
 /// How actors generate episodes.
@@ -244,7 +261,7 @@ impl Default for ModelSection {
             n_layer: 4,
             n_head: 4,
             block_size: 256,
-            positions: crate::model::Positions::Learned,
+            positions: PositionsSection::Learned,
             init: None,
         }
     }

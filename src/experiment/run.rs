@@ -553,7 +553,7 @@ pub fn model_config<E: Env>(cfg: &ExperimentConfig, env: &E) -> ModelConfig {
         .with_n_head(m.n_head)
         .with_block_size(m.block_size)
         .with_value(value)
-        .with_positions(m.positions)
+        .with_positions(m.positions.into())
 }
 
 fn checkpoint_exists(dir: &Path) -> bool {

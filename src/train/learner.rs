@@ -252,46 +252,112 @@ impl Learner {
     pub fn step(&mut self, batch: &[Example]) -> Losses {
         let lr = self.next_lr();
         let cfg = &self.model_cfg;
-        let b = Collated::new(batch, cfg.vocab_size, cfg.block_size);
-        if b.p_rows.is_empty() && b.v_rows.is_empty() {
+        // Data parallel over a fixed number of shards (not the thread count, so that results do
+        // not depend on it): each shard's forward and backward runs on its own thread, and the
+        // gradients are summed in shard order. burn's CPU device runs most training ops on one
+        // core, so this is what puts the second core to work.
+        let per = batch.len().div_ceil(SHARDS).max(1);
+        let shards: Vec<Collated> = batch
+            .chunks(per)
+            .map(|part| Collated::new(part, cfg.vocab_size, cfg.block_size))
+            .filter(|c| !(c.p_rows.is_empty() && c.v_rows.is_empty()))
+            .collect();
+        if shards.is_empty() {
             return Losses { policy: 0.0, value: 0.0, total: 0.0, grad_norm: 0.0, lr };
         }
-        let dev = &self.device;
+        let m_p: usize = shards.iter().map(|c| c.p_rows.len()).sum();
+        let m_v: usize = shards.iter().map(|c| c.v_rows.len()).sum();
         let model = self.model.take().expect("model present between steps");
-        let (n, t, c, v) = (batch.len(), b.t, cfg.d_model, cfg.vocab_size);
-
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(b.tokens, [n, t]), dev);
-        let h = model.hidden(tokens).reshape([n * t, c]); // [B*T, C]
-        let zero = || Tensor::<1>::zeros([1], dev);
-        let policy = if b.p_rows.is_empty() {
-            zero()
-        } else {
-            let m = b.p_rows.len();
-            let rows = Tensor::<1, Int>::from_data(TensorData::new(b.p_rows, [m]), dev);
-            let logits = model.policy_logits(h.clone().select(0, rows)); // [M, V]
-            let targets = Tensor::<2>::from_data(TensorData::new(b.p_targets, [m, v]), dev);
-            let weights = Tensor::<1>::from_data(TensorData::new(b.p_weights, [m]), dev);
-            policy_loss(logits, targets, weights)
+        let shard = |c: Collated| {
+            shard_gradients(&model, c, cfg, m_p, m_v, self.state.train.value_weight, &self.device)
         };
-        let value = if b.v_rows.is_empty() {
-            zero()
-        } else {
-            let m = b.v_rows.len();
-            let rows = Tensor::<1, Int>::from_data(TensorData::new(b.v_rows, [m]), dev);
-            let pred: Tensor<1> = model.values(h.select(0, rows)); // [M_v]
-            let target = Tensor::<1>::from_data(TensorData::new(b.v_targets, [m]), dev);
-            let weights = Tensor::<1>::from_data(TensorData::new(b.v_weights, [m]), dev);
-            value_loss(pred, target, weights)
+        let parts: Vec<ShardGrads> = {
+            use rayon::prelude::*;
+            shards.into_par_iter().map(shard).collect()
         };
-        let total = policy.clone() + value.clone().mul_scalar(self.state.train.value_weight);
-
-        let mut grads = GradientsParams::from_grads(total.backward(), &model);
+        let (policy, value) = parts.iter().fold((0.0f32, 0.0f32), |(p, v), g| (p + g.policy, v + g.value));
+        let mut parts = parts.into_iter();
+        let mut grads = parts.next().expect("at least one shard").grads;
+        for other in parts {
+            model.visit(&mut AddGrads { into: &mut grads, from: other.grads });
+        }
         let grad_norm = clip_global_norm(&model, &mut grads, self.state.train.grad_clip);
         self.model = Some(self.optim.step(lr, model, grads));
         self.state.step += 1;
+        let total = policy + value * self.state.train.value_weight as f32;
+        Losses { policy, value, total, grad_norm, lr }
+    }
+}
 
-        let read = |x: Tensor<1>| x.into_scalar::<f32>();
-        Losses { policy: read(policy), value: read(value), total: read(total), grad_norm, lr }
+/// Shards of a batch whose gradients [`Learner::step`] computes in parallel.
+const SHARDS: usize = 2;
+
+/// One shard's gradients and its parts of the two loss terms.
+struct ShardGrads {
+    grads: GradientsParams,
+    policy: f32,
+    value: f32,
+}
+
+/// Forward and backward of one shard. Each loss term is divided by the whole batch's count of
+/// its targets (`m_p`, `m_v`), so the shards' gradients and losses add up to the batch's.
+fn shard_gradients(
+    model: &Gpt,
+    b: Collated,
+    cfg: &ModelConfig,
+    m_p: usize,
+    m_v: usize,
+    value_weight: f64,
+    dev: &Device,
+) -> ShardGrads {
+    // Each shard's own autodiff graph: shards sharing the parameters' graph nodes would each try
+    // to consume them in backward. `fork` keeps the parameter ids, so the gradients line up.
+    let model = model.clone().fork(dev);
+    let (n, t, c, v) = (b.tokens.len() / b.t, b.t, cfg.d_model, cfg.vocab_size);
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(b.tokens, [n, t]), dev);
+    let h = model.hidden(tokens).reshape([n * t, c]); // [B*T, C]
+    let policy = (!b.p_rows.is_empty()).then(|| {
+        let m = b.p_rows.len();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(b.p_rows, [m]), dev);
+        let logits = model.policy_logits(h.clone().select(0, rows)); // [M, V]
+        let targets = Tensor::<2>::from_data(TensorData::new(b.p_targets, [m, v]), dev);
+        let weights = Tensor::<1>::from_data(TensorData::new(b.p_weights, [m]), dev);
+        policy_loss_sum(logits, targets, weights).div_scalar(m_p as f64)
+    });
+    let value = (!b.v_rows.is_empty()).then(|| {
+        let m = b.v_rows.len();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(b.v_rows, [m]), dev);
+        let pred: Tensor<1> = model.values(h.select(0, rows)); // [M_v]
+        let target = Tensor::<1>::from_data(TensorData::new(b.v_targets, [m]), dev);
+        let weights = Tensor::<1>::from_data(TensorData::new(b.v_weights, [m]), dev);
+        value_loss_sum(pred, target, weights).div_scalar(m_v as f64)
+    });
+    let read = |x: &Option<Tensor<1>>| x.as_ref().map_or(0.0, |x| x.clone().into_scalar::<f32>());
+    let (p, val) = (read(&policy), read(&value));
+    let total = match (policy, value) {
+        (Some(p), Some(v)) => p + v.mul_scalar(value_weight),
+        (Some(p), None) => p,
+        (None, Some(v)) => v.mul_scalar(value_weight),
+        (None, None) => unreachable!("step() drops shards without targets"),
+    };
+    ShardGrads { grads: GradientsParams::from_grads(total.backward(), &model), policy: p, value: val }
+}
+
+/// Adds `from`'s gradient of every parameter to `into`'s.
+struct AddGrads<'a> {
+    into: &'a mut GradientsParams,
+    from: GradientsParams,
+}
+
+impl ModuleVisitor for AddGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(g) = self.from.remove::<D>(param.id) {
+            let sum = match self.into.remove::<D>(param.id) {
+                Some(mine) => mine + g,
+                None => g,
+            };
+            self.into.register(param.id, sum);
+        }
     }
 }
 
@@ -369,8 +435,13 @@ fn clip_global_norm(model: &Gpt, grads: &mut GradientsParams, max_norm: f64) -> 
 /// - output: `[1]`
 pub fn policy_loss(logits: Tensor<2>, targets: Tensor<2>, weights: Tensor<1>) -> Tensor<1> {
     let [m, _] = logits.dims();
+    policy_loss_sum(logits, targets, weights).div_scalar(m as f64)
+}
+
+/// [`policy_loss`] times `M`: the weighted sum over rows.
+fn policy_loss_sum(logits: Tensor<2>, targets: Tensor<2>, weights: Tensor<1>) -> Tensor<1> {
     let ce: Tensor<1> = (log_softmax(logits, 1) * targets).sum_dim(1).squeeze_dim(1).neg(); // [M]
-    (ce * weights).sum().div_scalar(m as f64)
+    (ce * weights).sum()
 }
 
 /// The value loss: mean over rows of `w * (pred - target)^2`.
@@ -380,7 +451,12 @@ pub fn policy_loss(logits: Tensor<2>, targets: Tensor<2>, weights: Tensor<1>) ->
 /// - output: `[1]`
 pub fn value_loss(pred: Tensor<1>, target: Tensor<1>, weights: Tensor<1>) -> Tensor<1> {
     let [m] = pred.dims();
-    ((pred - target).square() * weights).sum().div_scalar(m as f64)
+    value_loss_sum(pred, target, weights).div_scalar(m as f64)
+}
+
+/// [`value_loss`] times `M`: the weighted sum over rows.
+fn value_loss_sum(pred: Tensor<1>, target: Tensor<1>, weights: Tensor<1>) -> Tensor<1> {
+    ((pred - target).square() * weights).sum()
 }
 
 /// A batch flattened into the index and target buffers one step needs.
