@@ -164,6 +164,38 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} logical cores, {mem_gib} GiB, {}", std::env::consts::OS)
 }
 
+/// ` (commit abc1234)` when the run started inside a git work tree with git installed (the
+/// commit of the working directory, `+` if it had uncommitted changes to tracked files);
+/// otherwise nothing.
+fn source_commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(hash) if !hash.is_empty() => {
+            let dirty = git(&[
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "src",
+                "environments",
+                "Cargo.toml",
+                "Cargo.lock",
+            ])
+            .is_some_and(|s| !s.is_empty());
+            format!(" (commit {hash}{})", if dirty { "+" } else { "" })
+        }
+        _ => String::new(),
+    }
+}
+
 /// How self-play made its episodes, in words: the search or sampler that actors ran.
 fn how_episodes_are_made(cfg: &ExperimentConfig) -> String {
     let sp = &cfg.selfplay;
@@ -229,7 +261,7 @@ pub fn write_report(
         let _ = writeln!(s, "- wall time: {w:.0} s for {} iterations", rows.len());
     }
     let _ = writeln!(s, "- machine: {}", machine());
-    let _ = writeln!(s, "- version: ponder {}\n", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(s, "- version: ponder {}{}\n", env!("CARGO_PKG_VERSION"), source_commit());
     let _ = writeln!(s, "## System 1 against System 2\n\n{}", final_table(rows, kind));
     let _ = writeln!(s, "## Curves\n");
     for c in charts(rows, kind) {
