@@ -408,21 +408,39 @@ fn match_point<E: Env>(env: &E, policy: &Policy, m: Method, b: u32, args: &Compa
         let r = games::play_match(env, &mut me, &mut opp, g[0], seed);
         vec![(r, me.decisions, me.compute())]
     });
-    let games: u32 = parts.iter().map(|p| p.0.games()).sum();
-    let score: f64 = parts.iter().map(|p| p.0.score() * p.0.games() as f64).sum();
-    let decisions: u64 = parts.iter().map(|p| p.1).sum();
-    let spent: Compute = parts.iter().map(|p| p.2).sum();
-    // Draws count half: the interval treats the score as a rate of wins (Hex never draws).
-    let (_, lo, hi) = wilson(score.round() as usize, games as usize);
-    let metric = if games > 0 { score / games as f64 } else { 0.0 };
+    let t = Tally::of(&parts);
     Point {
         method: m,
         budget: b,
-        metric,
-        lo,
-        hi,
-        n: games as usize,
-        per_task: per(spent, decisions as usize),
+        metric: t.score,
+        lo: t.lo,
+        hi: t.hi,
+        n: t.games as usize,
+        per_task: t.per_decision,
+    }
+}
+
+/// The totals of a match played in parts: `(result, decisions, compute)` per part.
+struct Tally {
+    games: u32,
+    /// Wins plus half the draws, over games.
+    score: f64,
+    /// The score's Wilson interval (draws count half: it treats the score as a rate of wins;
+    /// Hex never draws).
+    lo: f64,
+    hi: f64,
+    per_decision: PerTask,
+}
+
+impl Tally {
+    fn of(parts: &[(games::MatchResult, u64, Compute)]) -> Tally {
+        let games: u32 = parts.iter().map(|p| p.0.games()).sum();
+        let points: f64 = parts.iter().map(|p| p.0.score() * p.0.games() as f64).sum();
+        let decisions: u64 = parts.iter().map(|p| p.1).sum();
+        let spent: Compute = parts.iter().map(|p| p.2).sum();
+        let (_, lo, hi) = wilson(points.round() as usize, games as usize);
+        let score = if games > 0 { points / games as f64 } else { 0.0 };
+        Tally { games, score, lo, hi, per_decision: per(spent, decisions as usize) }
     }
 }
 
@@ -445,21 +463,16 @@ fn elo_point<E: Env>(env: &E, policy: &Policy, openings: &[E::State], m: Method,
         );
         vec![(r, me.decisions, me.compute())]
     });
-    let games: u32 = parts.iter().map(|p| p.0.games()).sum();
-    let points: f64 = parts.iter().map(|p| p.0.score() * p.0.games() as f64).sum();
-    let decisions: u64 = parts.iter().map(|p| p.1).sum();
-    let spent: Compute = parts.iter().map(|p| p.2).sum();
-    let (_, lo, hi) = wilson(points.round() as usize, games as usize);
-    let score = if games > 0 { points / games as f64 } else { 0.0 };
-    let half = 0.5 / games.max(1) as f64;
+    let t = Tally::of(&parts);
+    let half = 0.5 / t.games.max(1) as f64;
     Point {
         method: m,
         budget: b,
-        metric: games::elo_from_score(score, half),
-        lo: games::elo_from_score(lo, half),
-        hi: games::elo_from_score(hi, half),
-        n: games as usize,
-        per_task: per(spent, decisions as usize),
+        metric: games::elo_from_score(t.score, half),
+        lo: games::elo_from_score(t.lo, half),
+        hi: games::elo_from_score(t.hi, half),
+        n: t.games as usize,
+        per_task: t.per_decision,
     }
 }
 

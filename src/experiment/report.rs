@@ -168,6 +168,12 @@ pub fn machine() -> String {
 /// commit of the working directory, `+` if it had uncommitted changes to tracked files);
 /// otherwise nothing.
 fn source_commit() -> String {
+    // Asked once per process: the report is rewritten every iteration.
+    static COMMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COMMIT.get_or_init(ask_git).clone()
+}
+
+fn ask_git() -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
