@@ -34,8 +34,14 @@
 //!
 //! ## Parameters
 //! - `digits=a-b` (addition `1-6`, multiplication `1-3`; `1 <= a <= b <= 30`): each operand's
-//!   digit count is drawn uniformly from the range. Curriculum level `L` draws from
-//!   `a..=a+L`, one level per digit count. Prompts with an operand longer than `b` are refused.
+//!   digit count is drawn uniformly from the range. Prompts with an operand longer than `b` are
+//!   refused.
+//! - `levels=upto|newest` (default `upto`): the curriculum, one level per digit count. `upto`:
+//!   level `L` draws each operand's digit count from `a..=a+L`, so at level 5 of `1-6` only 31%
+//!   of sums have a 6-digit operand and 3% two. `newest`: level `L`'s longer operand has exactly
+//!   `a+L` digits (the other `a..=a+L`, either side), so every sum of a level exercises its new
+//!   length and a sixth of level 5's sums have two 6-digit operands; the loop's
+//!   `curriculum.replay_easier` keeps the shorter ones in the mix.
 //! - `scratchpad=none|lsd|msd` (default `none`).
 //!
 //! ## Verifier and held-out suites
@@ -71,6 +77,11 @@ pub const ADDITION_INFO: EnvInfo = EnvInfo {
             default: "none",
             help: "none | lsd | msd: column steps with carries",
         },
+        ParamInfo {
+            name: "levels",
+            default: "upto",
+            help: "upto | newest: curriculum level L draws digit counts up to a+L, or a longer operand of exactly a+L",
+        },
     ],
 };
 
@@ -83,6 +94,11 @@ pub const MULTIPLICATION_INFO: EnvInfo = EnvInfo {
             name: "scratchpad",
             default: "none",
             help: "none | lsd | msd: column steps with carries",
+        },
+        ParamInfo {
+            name: "levels",
+            default: "upto",
+            help: "upto | newest: curriculum level L draws digit counts up to a+L, or a longer operand of exactly a+L",
         },
     ],
 };
@@ -174,6 +190,15 @@ impl Scratchpad {
     }
 }
 
+/// What a curriculum level draws (the `levels` parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Levels {
+    /// Level `L`: each operand's digit count uniform in `a..=a+L`.
+    UpTo,
+    /// Level `L`: the longer operand has exactly `a+L` digits, the other `a..=a+L`.
+    Newest,
+}
+
 /// The `addition` and `multiplication` environments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arith {
@@ -181,6 +206,7 @@ pub struct Arith {
     /// Operand digit counts, inclusive.
     digits: (u32, u32),
     scratchpad: Scratchpad,
+    levels: Levels,
 }
 
 impl Arith {
@@ -192,7 +218,13 @@ impl Arith {
                 op.name()
             )));
         }
-        Ok(Arith { op, digits: (lo, hi), scratchpad })
+        Ok(Arith { op, digits: (lo, hi), scratchpad, levels: Levels::UpTo })
+    }
+
+    /// The same environment with curriculum levels drawn as `levels` says.
+    pub fn with_levels(mut self, levels: Levels) -> Self {
+        self.levels = levels;
+        self
     }
 
     pub(crate) fn from_params(op: Op, p: &mut Params) -> Result<Self, EnvError> {
@@ -202,7 +234,11 @@ impl Arith {
             "msd" => Scratchpad::Msd,
             _ => Scratchpad::None,
         };
-        Arith::new(op, lo as u32, hi as u32, scratchpad)
+        let levels = match p.choice("levels", &["upto", "newest"])?.as_str() {
+            "newest" => Levels::Newest,
+            _ => Levels::UpTo,
+        };
+        Ok(Arith::new(op, lo as u32, hi as u32, scratchpad)?.with_levels(levels))
     }
 
     pub fn op(&self) -> Op {
@@ -268,12 +304,15 @@ impl Env for Arith {
     type State = ArithState;
 
     fn spec(&self) -> String {
+        // `levels` is named only when it is not the default, so specs written before it existed
+        // (in checkpoints and results) still read back as the same environment.
         format!(
-            "{}:digits={}-{},scratchpad={}",
+            "{}:digits={}-{},scratchpad={}{}",
             self.op.name(),
             self.digits.0,
             self.digits.1,
-            self.scratchpad.name()
+            self.scratchpad.name(),
+            if self.levels == Levels::Newest { ",levels=newest" } else { "" }
         )
     }
 
@@ -305,7 +344,17 @@ impl Env for Arith {
         let mut rng = item_rng(seed, index, self.op.stream());
         let held_out = held_out_prompts(self.op);
         loop {
-            let (da, db) = (rng.random_range(lo..=hi), rng.random_range(lo..=hi));
+            let (da, db) = match self.levels {
+                Levels::UpTo => (rng.random_range(lo..=hi), rng.random_range(lo..=hi)),
+                Levels::Newest => {
+                    let other = rng.random_range(lo..=hi);
+                    if rng.random_bool(0.5) {
+                        (hi, other)
+                    } else {
+                        (other, hi)
+                    }
+                }
+            };
             let a = random_operand(&mut rng, da);
             let b = random_operand(&mut rng, db);
             let task = self.make_task(format!("s{seed}-i{index}"), &a, &b);
@@ -383,7 +432,7 @@ impl Env for Arith {
 /// both operands of that count, drawn from a fixed seed. `suites/<op>.test.jsonl` holds exactly
 /// these (a test checks it; `cargo run -p ponder-env --example write_math_suites` rewrites it).
 pub fn test_suite(op: Op) -> Vec<Task> {
-    let env = Arith { op, digits: (1, SUITE_MAX_DIGITS), scratchpad: Scratchpad::None };
+    let env = Arith { op, digits: (1, SUITE_MAX_DIGITS), scratchpad: Scratchpad::None, levels: Levels::UpTo };
     let mut tasks = Vec::new();
     for d in 1..=SUITE_MAX_DIGITS {
         let want = if d == 1 { SUITE_ONE_DIGIT } else { SUITE_PER_DIGITS };
@@ -409,7 +458,7 @@ fn suite_tasks(op: Op) -> &'static [Task] {
         Op::Mul => (&MUL, MULTIPLICATION_SUITE),
     };
     cell.get_or_init(|| {
-        let env = Arith { op, digits: (1, MAX_DIGITS), scratchpad: Scratchpad::None };
+        let env = Arith { op, digits: (1, MAX_DIGITS), scratchpad: Scratchpad::None, levels: Levels::UpTo };
         let (tasks, errors) = crate::suite::parse_tasks(&env, text);
         debug_assert!(errors.is_empty(), "suites/{}.test.jsonl: {errors:?}", op.name());
         tasks

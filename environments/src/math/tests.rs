@@ -219,6 +219,35 @@ fn grade_checks_the_exact_value_and_names_what_is_wrong() {
 }
 
 #[test]
+fn newest_levels_give_every_sum_an_operand_of_the_levels_length() {
+    let e = env("addition:digits=2-6,levels=newest");
+    assert_eq!(e.curriculum_levels(), 5);
+    let mut both = 0;
+    let mut left_longer = 0;
+    let mut right_longer = 0;
+    for i in 0..600 {
+        let t = e.generate(3, i, 3);
+        assert_eq!(t, e.generate(3, i, 3));
+        let (a, b) = t.prompt.split_once('+').unwrap();
+        assert_eq!(a.len().max(b.len()), 5, "level 3 of 2-6 is a 5-digit sum: {}", t.prompt);
+        assert!(a.len().min(b.len()) >= 2, "{}", t.prompt);
+        both += usize::from(a.len() == b.len());
+        left_longer += usize::from(a.len() > b.len());
+        right_longer += usize::from(a.len() < b.len());
+    }
+    // The other operand is uniform over 2..=5 digits and either side is the longer one.
+    assert!((100..=200).contains(&both), "two 5-digit operands in {both} of 600");
+    assert!(left_longer > 150 && right_longer > 150, "{left_longer} {right_longer}");
+    // The default draws both lengths up to the level's; its spec does not name `levels`.
+    let upto = env("addition:digits=2-6");
+    let max5 = (0..600).filter(|&i| upto.generate(3, i, 3).prompt.split('+').any(|x| x.len() == 5)).count();
+    assert!(max5 < 500, "upto: {max5} of 600 have a 5-digit operand");
+    assert_eq!(e.spec(), "addition:digits=2-6,scratchpad=none,levels=newest");
+    assert_eq!(env(&e.spec()), e);
+    assert_ne!(e, upto);
+}
+
+#[test]
 fn bad_specs_and_prompts_are_errors_naming_the_problem() {
     for (spec, word) in [
         ("addition:digits=0-3", "digits"),
@@ -226,6 +255,7 @@ fn bad_specs_and_prompts_are_errors_naming_the_problem() {
         ("addition:digits=1-31", "digits"),
         ("multiplication:digits=x", "digits"),
         ("addition:scratchpad=rev", "scratchpad"),
+        ("addition:levels=all", "levels"),
         ("addition:carry=1", "carry"),
     ] {
         let e = spec.parse::<crate::AnyEnv>().unwrap_err().to_string();
