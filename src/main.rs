@@ -36,8 +36,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Continue an interrupted run from its last checkpoint.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "fresh")]
         resume: bool,
+        /// Start afresh, replacing what the results directory holds. Without it a run refuses
+        /// to replace an unfinished run or one of another config (a finished run of the same
+        /// config is rerun in place).
+        #[arg(long)]
+        fresh: bool,
         /// Override the experiment's seed.
         #[arg(long)]
         seed: Option<u64>,
@@ -102,9 +107,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run(PathBuf::from("experiments/quickstart.toml"), None, false, None, false, Vec::new()),
-        Some(Command::Run { experiment, out, resume, seed, quiet, set }) => {
-            run(experiment, out, resume, seed, quiet, set)
+        None => {
+            run(PathBuf::from("experiments/quickstart.toml"), None, false, false, None, false, Vec::new())
+        }
+        Some(Command::Run { experiment, out, resume, fresh, seed, quiet, set }) => {
+            run(experiment, out, resume, fresh, seed, quiet, set)
         }
         Some(Command::Envs) => {
             print!("{}", ponder::env::spec::describe_all());
@@ -129,6 +136,7 @@ fn run(
     path: PathBuf,
     out: Option<PathBuf>,
     resume: bool,
+    fresh: bool,
     seed: Option<u64>,
     quiet: bool,
     mut set: Vec<String>,
@@ -138,7 +146,8 @@ fn run(
     }
     let cfg = ExperimentConfig::load(&path, &set)?;
     let t0 = std::time::Instant::now();
-    let summary = experiment::run(&cfg, &RunOptions { out, resume, quiet, command: Some(command_line()) })?;
+    let summary =
+        experiment::run(&cfg, &RunOptions { out, resume, fresh, quiet, command: Some(command_line()) })?;
     println!("\n{}", summary.table);
     println!(
         "{} iterations in {:.0} s. Results in {}: metrics.csv, report.md, plots (*.svg), checkpoints/latest.",

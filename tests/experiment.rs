@@ -139,6 +139,17 @@ fn a_run_killed_mid_iteration_resumes_to_the_same_metrics() {
     let (_, rows) = read_csv(&out.join("metrics.csv")).unwrap();
     assert!(rows.len() < 3, "the run was cut before its end");
 
+    // Without --resume the unfinished run is not thrown away: the command refuses, and says how
+    // to continue it, and the checkpoint it would have replaced is still there.
+    let refused = Command::new(bin)
+        .args(["run", exp.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("unfinished run") && err.contains("--resume") && err.contains("--fresh"), "{err}");
+    assert!(meta.exists());
+
     let status = Command::new(bin)
         .args(["run", exp.to_str().unwrap(), "--quiet", "--resume", "--out", out.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
@@ -148,6 +159,29 @@ fn a_run_killed_mid_iteration_resumes_to_the_same_metrics() {
     let (h, r) = metrics_without_time(&out);
     assert_eq!(r.len(), 3, "no row lost or duplicated");
     assert_eq!((h, r), metrics_without_time(&whole));
+}
+
+#[test]
+fn a_run_replaces_a_finished_run_of_its_own_config_only_unless_told_fresh() {
+    let out = tmp("replace");
+    run_tiny(TINY_GAME, &out, &["iterations=1"]);
+    let opts = |fresh| RunOptions { out: Some(out.clone()), quiet: true, fresh, ..Default::default() };
+    // The same config again: a reproduction, rerun in place.
+    let cfg = ExperimentConfig::parse(TINY_GAME, &["iterations=1".to_string()]).unwrap();
+    assert_eq!(run(&cfg, &opts(false)).unwrap().rows.len(), 1);
+    let before = metrics_without_time(&out);
+    let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
+    // Another config would silently replace the finished run: refused, naming the way out.
+    let other =
+        ExperimentConfig::parse(TINY_GAME, &["iterations=1".to_string(), "seed=9".to_string()]).unwrap();
+    let err = run(&other, &opts(false)).unwrap_err().to_string();
+    assert!(err.contains("another config") && err.contains("--fresh") && err.contains("--resume"), "{err}");
+    assert_eq!(metrics_without_time(&out), before, "the refused run wrote no metrics");
+    assert_eq!(std::fs::read_to_string(out.join("config.resolved.toml")).unwrap(), resolved);
+    // --fresh replaces it.
+    let fresh = run(&other, &opts(true)).unwrap();
+    assert_eq!(fresh.rows.len(), 1);
+    assert!(std::fs::read_to_string(out.join("config.resolved.toml")).unwrap().contains("seed = 9"));
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Continue from `out/checkpoints/latest`.
     pub resume: bool,
+    /// Start afresh even where `out` holds an unfinished run or one of another config (without
+    /// it such a run is refused, so that nothing is lost by accident).
+    pub fresh: bool,
     /// One line per iteration instead of progress bars.
     pub quiet: bool,
     /// The command line that started the run, for the report.
@@ -104,6 +107,9 @@ struct Runner<E: Env> {
 impl<E: Env> Runner<E> {
     fn new(env: E, cfg: ExperimentConfig, opts: &RunOptions) -> Result<Self> {
         let out = opts.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&cfg.name));
+        if !opts.resume && !opts.fresh {
+            refuse_to_replace(&out, &cfg)?;
+        }
         std::fs::create_dir_all(out.join("checkpoints"))
             .with_context(|| format!("cannot create {}", out.display()))?;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
@@ -554,6 +560,39 @@ pub fn model_config<E: Env>(cfg: &ExperimentConfig, env: &E) -> ModelConfig {
         .with_block_size(m.block_size)
         .with_value(value)
         .with_positions(m.positions.into())
+}
+
+/// A run without `--resume` or `--fresh` may replace what `out` holds only where that is a
+/// finished run of the same resolved config (rerunning it reproduces it). An unfinished run, or
+/// one of another config, is an error that says how to continue it, replace it, or go elsewhere.
+fn refuse_to_replace(out: &Path, cfg: &ExperimentConfig) -> Result<()> {
+    let latest = out.join("checkpoints").join("latest");
+    if !checkpoint_exists(&latest) {
+        return Ok(());
+    }
+    let how = "--resume continues it, --fresh replaces it, --out DIR writes elsewhere";
+    let resolved = out.join("config.resolved.toml");
+    // Compared as configs, not text: a file written before a field existed reads back with its
+    // default.
+    let same = std::fs::read_to_string(&resolved)
+        .ok()
+        .and_then(|text| ExperimentConfig::parse(&text, &[]).ok())
+        .is_some_and(|old| old == *cfg);
+    if !same {
+        bail!(
+            "{} holds a run of another config ({} differs from this experiment's): {how}",
+            out.display(),
+            resolved.display()
+        );
+    }
+    let done = checkpoint::load_meta(&latest)
+        .ok()
+        .and_then(|m| m.extra.get("iterations_done").and_then(|v| v.as_u64()))
+        .unwrap_or(0);
+    if done < cfg.iterations as u64 {
+        bail!("{} holds an unfinished run ({done} of {} iterations): {how}", out.display(), cfg.iterations);
+    }
+    Ok(())
 }
 
 fn checkpoint_exists(dir: &Path) -> bool {

@@ -177,6 +177,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(Gpt, CheckpointMeta), 
     Ok((model, meta))
 }
 
+/// Reads a checkpoint's `meta.json` alone (no weights).
+pub fn load_meta(dir: &Path) -> Result<CheckpointMeta, ModelError> {
+    read_json(&resolve(dir)?.join(META))
+}
+
 /// Loads a checkpoint's weights as a [`Policy`] for search.
 pub fn load_policy(dir: &Path) -> Result<(Policy, CheckpointMeta), ModelError> {
     let (model, meta) = load_model(dir, &Device::flex())?;
