@@ -66,6 +66,11 @@ pub(super) fn hinted_template(op: Op, a: &[u8], b: &[u8], pad: Scratchpad, truth
     for e in template {
         match e {
             Elem::Num(_) => out.extend(values.next()?.chars().map(|c| Elem::Lit(vocab::ch(c)))),
+            Elem::Fixed(max) => {
+                let v = values.next()?;
+                let padded = format!("{v:0>width$}", width = max.len());
+                out.extend(padded.chars().map(|c| Elem::Lit(vocab::ch(c))));
+            }
             other => out.push(other),
         }
     }
@@ -80,7 +85,7 @@ mod tests {
         g.iter()
             .map(|e| match e {
                 Elem::Lit(t) => vocab::symbol(*t).to_string(),
-                Elem::Num(max) => format!("[<={}]", bignum::text(max)),
+                Elem::Num(max) | Elem::Fixed(max) => format!("[<={}]", bignum::text(max)),
             })
             .collect()
     }
@@ -91,6 +96,8 @@ mod tests {
         assert_eq!(text_of(&g), "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=432<eos>");
         let g = hinted_template(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Msd, "432").unwrap();
         assert_eq!(text_of(&g), "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432<eos>");
+        let g = hinted_template(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Aligned, "432").unwrap();
+        assert_eq!(text_of(&g), "7+5+0=12<step>4+8+1=13<step>3+0+1=04<step>=432<eos>");
         let g = hinted_template(Op::Mul, &[1, 2], &[3, 4], Scratchpad::Lsd, "408").unwrap();
         assert_eq!(text_of(&g), "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408<eos>");
     }

@@ -24,6 +24,11 @@
 //! `msd` writes the same steps most significant column first (so its carries must be foreseen):
 //! `3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432<eos>`.
 //! `12*34`, `lsd`: `2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408<eos>`.
+//! `aligned` is `lsd` with every carry and column sum written at the width of its bound,
+//! leading zeros included, so an addition's steps all have the same length:
+//! `7+5+0=12<step>4+8+1=13<step>3+0+1=04<step>=432<eos>`. Under `lsd` the answer's digits
+//! are at distances from the column sums they copy that depend on every column's width; under
+//! `aligned` they do not.
 //!
 //! The operand digits, operators, `=`, `<step>` and the final `=` are forced (copied from the
 //! prompt: single legal actions). The carries, the column sums and the answer are free numbers,
@@ -42,7 +47,7 @@
 //!   `a+L` digits (the other `a..=a+L`, either side), so every sum of a level exercises its new
 //!   length and a sixth of level 5's sums have two 6-digit operands; the loop's
 //!   `curriculum.replay_easier` keeps the shorter ones in the mix.
-//! - `scratchpad=none|lsd|msd` (default `none`).
+//! - `scratchpad=none|lsd|msd|aligned` (default `none`).
 //!
 //! ## Verifier and held-out suites
 //! [`Env::grade`] parses the answer as a decimal number (leading zeros tolerated) and compares it
@@ -75,7 +80,7 @@ pub const ADDITION_INFO: EnvInfo = EnvInfo {
         ParamInfo {
             name: "scratchpad",
             default: "none",
-            help: "none | lsd | msd: column steps with carries",
+            help: "none | lsd | msd | aligned: column steps with carries (aligned: lsd at fixed widths)",
         },
         ParamInfo {
             name: "levels",
@@ -93,7 +98,7 @@ pub const MULTIPLICATION_INFO: EnvInfo = EnvInfo {
         ParamInfo {
             name: "scratchpad",
             default: "none",
-            help: "none | lsd | msd: column steps with carries",
+            help: "none | lsd | msd | aligned: column steps with carries (aligned: lsd at fixed widths)",
         },
         ParamInfo {
             name: "levels",
@@ -177,6 +182,10 @@ pub enum Scratchpad {
     Lsd,
     /// Columns from the most significant: each carry must be foreseen.
     Msd,
+    /// As `Lsd`, with every carry and column sum written at the width of its bound, leading
+    /// zeros included (`3+0+1=04`): every step of an addition has the same length, so the
+    /// answer's digits sit at fixed distances from the column sums they copy.
+    Aligned,
 }
 
 impl Scratchpad {
@@ -186,6 +195,7 @@ impl Scratchpad {
             Scratchpad::None => "none",
             Scratchpad::Lsd => "lsd",
             Scratchpad::Msd => "msd",
+            Scratchpad::Aligned => "aligned",
         }
     }
 }
@@ -229,9 +239,10 @@ impl Arith {
 
     pub(crate) fn from_params(op: Op, p: &mut Params) -> Result<Self, EnvError> {
         let (lo, hi) = p.range("digits", 1, u64::from(MAX_DIGITS))?;
-        let scratchpad = match p.choice("scratchpad", &["none", "lsd", "msd"])?.as_str() {
+        let scratchpad = match p.choice("scratchpad", &["none", "lsd", "msd", "aligned"])?.as_str() {
             "lsd" => Scratchpad::Lsd,
             "msd" => Scratchpad::Msd,
+            "aligned" => Scratchpad::Aligned,
             _ => Scratchpad::None,
         };
         let levels = match p.choice("levels", &["upto", "newest"])?.as_str() {

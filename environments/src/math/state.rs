@@ -59,8 +59,8 @@ impl State for ArithState {
                 debug_assert_eq!(*t, action, "illegal action {}", vocab::symbol(action));
                 self.pos += 1;
             }
-            Elem::Num(_) if vocab::digit_value(action).is_some() => self.written += 1,
-            Elem::Num(_) => {
+            Elem::Num(_) | Elem::Fixed(_) if vocab::digit_value(action).is_some() => self.written += 1,
+            Elem::Num(_) | Elem::Fixed(_) => {
                 debug_assert!(
                     self.written > 0 && self.template.get(self.pos + 1) == Some(&Elem::Lit(action))
                 );
@@ -107,6 +107,9 @@ pub(super) enum Elem {
     /// The element after a number is always a literal that is not a digit, so the number ends
     /// exactly when that literal is written.
     Num(Box<[u8]>),
+    /// A free number of exactly as many digits as this bound, leading zeros included (`04`
+    /// under `19`), and at most its value: the aligned scratchpad's carries and column sums.
+    Fixed(Box<[u8]>),
 }
 
 /// The template of the answer to `a op b` (digits most significant first) in a format.
@@ -128,10 +131,14 @@ pub(super) fn build(op: Op, a: &[u8], b: &[u8], pad: Scratchpad) -> Vec<Elem> {
                 g.push(lit(op.symbol()));
                 g.push(Elem::Lit(vocab::digit(u32::from(y))));
             }
+            let free = |max: u64| match pad {
+                Scratchpad::Aligned => Elem::Fixed(decimal(max)),
+                _ => Elem::Num(decimal(max)),
+            };
             g.push(lit('+'));
-            g.push(Elem::Num(decimal(col.max_carry)));
+            g.push(free(col.max_carry));
             g.push(lit('='));
-            g.push(Elem::Num(decimal(col.max_sum)));
+            g.push(free(col.max_sum));
             g.push(Elem::Lit(STEP));
         }
         g.push(lit('='));
@@ -224,6 +231,23 @@ pub(super) fn legal(g: &[Elem], pos: usize, written: &[Token], out: &mut Vec<Tok
             }
             out.sort_unstable();
         }
+        Some(Elem::Fixed(max)) => {
+            let k = written.len();
+            if k == max.len() {
+                if let Some(Elem::Lit(t)) = g.get(pos + 1) {
+                    out.push(*t);
+                }
+                return;
+            }
+            // Leading zeros are digits like any other; only the bound limits the next one.
+            let prefix = written.iter().map(|&t| vocab::digit_value(t).unwrap_or(0) as u8);
+            let limit = match prefix.cmp(max[..k].iter().copied()) {
+                std::cmp::Ordering::Less => 9,
+                std::cmp::Ordering::Equal => u32::from(max[k]),
+                std::cmp::Ordering::Greater => return,
+            };
+            out.extend((0..=limit).map(vocab::digit));
+        }
     }
 }
 
@@ -232,7 +256,7 @@ pub(super) fn max_len(g: &[Elem]) -> usize {
     g.iter()
         .map(|e| match e {
             Elem::Lit(_) => 1,
-            Elem::Num(max) => max.len(),
+            Elem::Num(max) | Elem::Fixed(max) => max.len(),
         })
         .sum()
 }
@@ -246,6 +270,7 @@ mod tests {
             .map(|e| match e {
                 Elem::Lit(t) => vocab::symbol(*t).to_string(),
                 Elem::Num(max) => format!("[<={}]", super::super::bignum::text(max)),
+                Elem::Fixed(max) => format!("[{} digits <={}]", max.len(), super::super::bignum::text(max)),
             })
             .collect()
     }
@@ -259,6 +284,36 @@ mod tests {
         );
         let g = build(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Msd);
         assert!(text_of(&g).starts_with("3+0+[<=1]=[<=19]<step>4+8+"));
+    }
+
+    #[test]
+    fn aligned_templates_fix_the_width_of_every_carry_and_column_sum() {
+        let g = build(Op::Add, &[3, 4, 7], &[8, 5], Scratchpad::Aligned);
+        assert_eq!(
+            text_of(&g),
+            "7+5+[1 digits <=0]=[2 digits <=18]<step>4+8+[1 digits <=1]=[2 digits <=19]<step>\
+             3+0+[1 digits <=1]=[2 digits <=19]<step>=[<=9999]<eos>"
+        );
+        let g = build(Op::Mul, &[1, 2], &[3, 4], Scratchpad::Aligned);
+        assert!(text_of(&g)
+            .starts_with("2*4+[1 digits <=0]=[2 digits <=81]<step>2*3+1*4+[1 digits <=8]=[3 digits <=170]"));
+    }
+
+    #[test]
+    fn fixed_numbers_take_leading_zeros_and_end_at_their_width() {
+        let g = vec![Elem::Fixed(Box::new([1, 9])), Elem::Lit(STEP)];
+        let mut out = Vec::new();
+        legal(&g, 0, &[], &mut out);
+        assert_eq!(out, vec![vocab::digit(0), vocab::digit(1)], "a tens digit of at most 1, 0 included");
+        legal(&g, 0, &[vocab::digit(0)], &mut out);
+        assert_eq!(out, (0..10).map(vocab::digit).collect::<Vec<_>>(), "00..=09, no early end");
+        legal(&g, 0, &[vocab::digit(1)], &mut out);
+        assert_eq!(out.len(), 10, "10..=19");
+        legal(&g, 0, &[vocab::digit(0), vocab::digit(4)], &mut out);
+        assert_eq!(out, vec![STEP], "two digits written: the step ends");
+        let g = vec![Elem::Fixed(Box::new([1, 8])), Elem::Lit(STEP)];
+        legal(&g, 0, &[vocab::digit(1)], &mut out);
+        assert_eq!(out.len(), 9, "10..=18 under 18");
     }
 
     #[test]

@@ -54,6 +54,8 @@ fn teacher(op: Op, a: &str, b: &str, pad: Scratchpad) -> String {
     };
     let mut steps = Vec::new();
     let mut carry = 0;
+    // The bounds of the carry into and the sum of each column, for the aligned widths.
+    let mut max_carry = 0u64;
     for k in 0..cols {
         let (text, sum) = match op {
             Op::Add => (format!("{}+{}", digit(a, k), digit(b, k)), digit(a, k) + digit(b, k)),
@@ -67,7 +69,15 @@ fn teacher(op: Op, a: &str, b: &str, pad: Scratchpad) -> String {
             }
         };
         let s = sum + carry;
-        steps.push(format!("{text}+{carry}={s}<step>"));
+        let terms = text.matches(op.symbol()).count() as u64;
+        let max_sum = terms * if op == Op::Add { 18 } else { 81 } + max_carry;
+        if pad == Scratchpad::Aligned {
+            let (wc, ws) = (max_carry.to_string().len(), max_sum.to_string().len());
+            steps.push(format!("{text}+{carry:0>wc$}={s:0>ws$}<step>"));
+        } else {
+            steps.push(format!("{text}+{carry}={s}<step>"));
+        }
+        max_carry = max_sum / 10;
         carry = s / 10;
     }
     if pad == Scratchpad::Msd {
@@ -92,6 +102,12 @@ fn the_documented_examples_are_legal_answers() {
         ("addition:scratchpad=lsd", "347+85", "7+5+0=12<step>4+8+1=13<step>3+0+1=4<step>=432"),
         ("addition:scratchpad=msd", "347+85", "3+0+1=4<step>4+8+1=13<step>7+5+0=12<step>=432"),
         ("multiplication:scratchpad=lsd", "12*34", "2*4+0=8<step>2*3+1*4+0=10<step>1*3+1=4<step>=408"),
+        ("addition:scratchpad=aligned", "347+85", "7+5+0=12<step>4+8+1=13<step>3+0+1=04<step>=432"),
+        (
+            "multiplication:scratchpad=aligned",
+            "12*34",
+            "2*4+0=08<step>2*3+1*4+0=010<step>1*3+01=04<step>=408",
+        ),
     ] {
         let e = env(spec);
         let (a, b) = prompt.split_once(e.op().symbol()).unwrap();
@@ -130,7 +146,7 @@ fn scratchpad_copies_are_forced_and_results_are_free() {
 fn teacher_scratchpads_fit_the_grammar_up_to_twenty_digits() {
     let mut rng = item_rng(1, 2, 3);
     for op in [Op::Add, Op::Mul] {
-        for pad in [Scratchpad::None, Scratchpad::Lsd, Scratchpad::Msd] {
+        for pad in [Scratchpad::None, Scratchpad::Lsd, Scratchpad::Msd, Scratchpad::Aligned] {
             let e = Arith::new(op, 1, 20, pad).unwrap();
             for i in 0..60u32 {
                 let (da, db) = (1 + i % 20, 1 + (i * 7) % 20);
@@ -152,7 +168,7 @@ fn teacher_scratchpads_fit_the_grammar_up_to_twenty_digits() {
 #[test]
 fn hinted_states_force_the_worked_solution_and_replay_as_unhinted_attempts() {
     for op in [Op::Add, Op::Mul] {
-        for pad in [Scratchpad::Lsd, Scratchpad::Msd] {
+        for pad in [Scratchpad::Lsd, Scratchpad::Msd, Scratchpad::Aligned] {
             let e = Arith::new(op, 1, 12, pad).unwrap();
             for i in 0..40u64 {
                 let task = e.generate(9, i, (i % 12) as u32);
@@ -348,6 +364,8 @@ fn conforms_in_every_format() {
         "addition:digits=1-20,scratchpad=msd",
         "multiplication:digits=1-6,scratchpad=lsd",
         "multiplication:digits=1-1,scratchpad=msd",
+        "addition:digits=1-8,scratchpad=aligned,levels=newest",
+        "multiplication:digits=1-4,scratchpad=aligned",
         "multiplication:digits=18-20",
     ] {
         conformance::check(&env(spec), 20);
