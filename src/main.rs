@@ -38,9 +38,10 @@ enum Command {
         /// Continue an interrupted run from its last checkpoint.
         #[arg(long, conflicts_with = "fresh")]
         resume: bool,
-        /// Start afresh, replacing what the results directory holds. Without it a run refuses
-        /// to replace an unfinished run or one of another config (a finished run of the same
-        /// config is rerun in place).
+        /// Start afresh, replacing what the results directory holds (the old run's checkpoints,
+        /// snapshots, replay buffers and report are removed). Without it a run refuses to replace
+        /// an unfinished run or one of another config (a finished run of the same config is rerun
+        /// in place).
         #[arg(long)]
         fresh: bool,
         /// Override the experiment's seed.
@@ -107,11 +108,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            run(PathBuf::from("experiments/quickstart.toml"), None, false, false, None, false, Vec::new())
-        }
+        None => run(PathBuf::from("experiments/quickstart.toml"), RunOptions::default(), None, Vec::new()),
         Some(Command::Run { experiment, out, resume, fresh, seed, quiet, set }) => {
-            run(experiment, out, resume, fresh, seed, quiet, set)
+            run(experiment, RunOptions { out, resume, fresh, quiet, command: None }, seed, set)
         }
         Some(Command::Envs) => {
             print!("{}", ponder::env::spec::describe_all());
@@ -132,22 +131,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
-    path: PathBuf,
-    out: Option<PathBuf>,
-    resume: bool,
-    fresh: bool,
-    seed: Option<u64>,
-    quiet: bool,
-    mut set: Vec<String>,
-) -> anyhow::Result<()> {
+/// `ponder run`: `opts` as the flags gave them (the command line is filled in here).
+fn run(path: PathBuf, opts: RunOptions, seed: Option<u64>, mut set: Vec<String>) -> anyhow::Result<()> {
     if let Some(s) = seed {
         set.push(format!("seed={s}"));
     }
     let cfg = ExperimentConfig::load(&path, &set)?;
     let t0 = std::time::Instant::now();
-    let summary =
-        experiment::run(&cfg, &RunOptions { out, resume, fresh, quiet, command: Some(command_line()) })?;
+    let summary = experiment::run(&cfg, &RunOptions { command: Some(command_line()), ..opts })?;
     println!("\n{}", summary.table);
     println!(
         "{} iterations in {:.0} s. Results in {}: metrics.csv, report.md, plots (*.svg), checkpoints/latest.",

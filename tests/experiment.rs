@@ -164,11 +164,12 @@ fn a_run_killed_mid_iteration_resumes_to_the_same_metrics() {
 #[test]
 fn a_run_replaces_a_finished_run_of_its_own_config_only_unless_told_fresh() {
     let out = tmp("replace");
-    run_tiny(TINY_GAME, &out, &["iterations=1"]);
+    let first = ["iterations=2", "snapshot_every=1"];
+    run_tiny(TINY_GAME, &out, &first);
     let opts = |fresh| RunOptions { out: Some(out.clone()), quiet: true, fresh, ..Default::default() };
     // The same config again: a reproduction, rerun in place.
-    let cfg = ExperimentConfig::parse(TINY_GAME, &["iterations=1".to_string()]).unwrap();
-    assert_eq!(run(&cfg, &opts(false)).unwrap().rows.len(), 1);
+    let cfg = ExperimentConfig::parse(TINY_GAME, &first.map(String::from)).unwrap();
+    assert_eq!(run(&cfg, &opts(false)).unwrap().rows.len(), 2);
     let before = metrics_without_time(&out);
     let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
     // Another config would silently replace the finished run: refused, naming the way out.
@@ -178,10 +179,20 @@ fn a_run_replaces_a_finished_run_of_its_own_config_only_unless_told_fresh() {
     assert!(err.contains("another config") && err.contains("--fresh") && err.contains("--resume"), "{err}");
     assert_eq!(metrics_without_time(&out), before, "the refused run wrote no metrics");
     assert_eq!(std::fs::read_to_string(out.join("config.resolved.toml")).unwrap(), resolved);
-    // --fresh replaces it.
+    // --fresh replaces it, and leaves none of the old run's snapshots or replay buffers.
     let fresh = run(&other, &opts(true)).unwrap();
     assert_eq!(fresh.rows.len(), 1);
     assert!(std::fs::read_to_string(out.join("config.resolved.toml")).unwrap().contains("seed = 9"));
+    let mut left: Vec<String> = std::fs::read_dir(out.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["latest", "replay-0001.jsonl"],
+        "the old run's iter-0001, iter-0002 and replay-0002 are gone"
+    );
 }
 
 #[test]

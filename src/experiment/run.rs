@@ -135,6 +135,9 @@ impl<E: Env> Runner<E> {
             let total = cfg.iterations as u64 * cfg.learn.steps as u64;
             let learner = math_loops::learner(&cfg, model_config(&cfg, &env), total.max(1))?;
             let state = LoopState { level: cfg.curriculum.start_level, ..LoopState::default() };
+            // After the learner (its `model.init` may lie in this folder): a killed fresh run
+            // must not leave the old run's checkpoint for `--resume` to pick up.
+            clear_previous_run(&out)?;
             (learner, ReplayBuffer::new(cfg.replay.window), state)
         };
         write_atomic(&out.join("config.resolved.toml"), cfg.to_toml().as_bytes())?;
@@ -591,6 +594,38 @@ fn refuse_to_replace(out: &Path, cfg: &ExperimentConfig) -> Result<()> {
         .unwrap_or(0);
     if done < cfg.iterations as u64 {
         bail!("{} holds an unfinished run ({done} of {} iterations): {how}", out.display(), cfg.iterations);
+    }
+    Ok(())
+}
+
+/// Removes what a previous run in `out` left that this one would not overwrite at once: its
+/// checkpoints (`latest`, `best`, `iter-*` snapshots and interrupted swaps of them), replay
+/// buffers and report. Anything else in the folder is left alone.
+fn clear_previous_run(out: &Path) -> Result<()> {
+    let ours = |name: &str| {
+        name == "latest"
+            || name == "best"
+            || ["latest.", "best.", "iter-"].iter().any(|p| name.starts_with(p))
+            || (name.starts_with("replay-") && name.ends_with(".jsonl"))
+    };
+    let dir = out.join("checkpoints");
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if !ours(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("cannot remove the previous run's {}", path.display()))?;
+    }
+    let report = out.join("report.md");
+    if report.exists() {
+        std::fs::remove_file(&report).with_context(|| format!("cannot remove {}", report.display()))?;
     }
     Ok(())
 }
