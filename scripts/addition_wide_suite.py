@@ -34,11 +34,12 @@ def main():
     lo, hi = (int(x) for x in args.digits.split("-"))
     with open(os.path.join(ROOT, "environments", "suites", "addition.test.jsonl")) as f:
         held_out = {json.loads(line)["prompt"] for line in f if line.strip()}
+    # One digit has only 100 sums: take each of those outside the suite once, not N with repeats.
+    one_digit_left = 100 - sum(1 for p in held_out if len(p) == 3)
     rng = random.Random(args.seed)
     for d in range(lo, hi + 1):
         seen = set()
-        # One digit has only 100 sums: take each once rather than repeat them.
-        want = min(args.per_length, 100 - sum(1 for p in held_out if len(p) == 3) if d == 1 else args.per_length)
+        want = min(args.per_length, one_digit_left) if d == 1 else args.per_length
         tries = 0
         while len(seen) < want and tries < 100 * want:
             tries += 1

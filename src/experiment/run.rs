@@ -616,11 +616,8 @@ fn clear_previous_run(out: &Path) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        let removed = if entry.file_type()?.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
+        let is_dir = entry.file_type().with_context(|| format!("cannot read {}", path.display()))?.is_dir();
+        let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         removed.with_context(|| format!("cannot remove the previous run's {}", path.display()))?;
     }
     let report = out.join("report.md");
