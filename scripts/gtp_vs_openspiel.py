@@ -147,11 +147,14 @@ def main():
     ap.add_argument("--game", action="append", choices=sorted(GAMES), help="games to play (default: tictactoe, connect4)")
     ap.add_argument("--ponder", default=os.path.join(ROOT, "target", "release", "ponder"), help="the ponder binary")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rollout-mix", type=float, help="ponder's --rollout-mix (AlphaGo's leaf value mix)")
+    ap.add_argument("--rollouts", type=int, help="ponder's --rollouts (playouts per leaf)")
+    ap.add_argument("--opponent", action="append", help="opponents to play, by label: random, mcts1000, alphabeta (default: all)")
     args = ap.parse_args()
     if not os.path.exists(args.ponder):
         sys.exit(f"{args.ponder} does not exist: run `cargo build --release` first")
 
-    print(f"{'game':<10}{'opponent':<12}{'games':>6}{'W':>4}{'D':>4}{'L':>4}{'score':>7}{'ms/move':>9}")
+    print(f"{'game':<10}{'opponent':<12}{'games':>6}{'W':>4}{'D':>4}{'L':>4}{'score':>7}{'ms/move':>9}  W/D/L by ponder's colour")
     for name in args.game or ["tictactoe", "connect4"]:
         spiel_name, side, column_only = GAMES[name]
         game = pyspiel.load_game(spiel_name)
@@ -162,9 +165,16 @@ def main():
             command += ["--budget", str(args.budget)]
         if args.checkpoint:
             command += ["--checkpoint", args.checkpoint]
+        if args.rollout_mix is not None:
+            command += ["--rollout-mix", str(args.rollout_mix)]
+        if args.rollouts is not None:
+            command += ["--rollouts", str(args.rollouts)]
         for label, make in opponents(name, game, args.opponent_sims, args.seed):
+            if args.opponent and label not in args.opponent:
+                continue
             ponder = PonderBot(game, command, side, column_only)
             wins = draws = losses = 0
+            by_colour = [[0, 0, 0], [0, 0, 0]]  # W, D, L with ponder first (b) and second (w)
             for g in range(args.games):
                 me = g % 2  # ponder is the first player in even games
                 bots = [None, None]
@@ -174,10 +184,12 @@ def main():
                 wins += result > 0
                 draws += result == 0
                 losses += result < 0
+                by_colour[me][0 if result > 0 else 1 if result == 0 else 2] += 1
             ms = 1000 * ponder.seconds / max(ponder.moves, 1)
             ponder.close()
             score = (wins + 0.5 * draws) / args.games
-            print(f"{name:<10}{label:<12}{args.games:>6}{wins:>4}{draws:>4}{losses:>4}{score:>7.2f}{ms:>9.1f}", flush=True)
+            colours = "  ".join(f"as {c}: " + "/".join(map(str, by_colour[i])) for i, c in enumerate("bw"))
+            print(f"{name:<10}{label:<12}{args.games:>6}{wins:>4}{draws:>4}{losses:>4}{score:>7.2f}{ms:>9.1f}  {colours}", flush=True)
 
 
 if __name__ == "__main__":

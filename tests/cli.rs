@@ -652,6 +652,41 @@ fn gtp_plays_whole_games_of_every_game_through_the_protocol() {
         play_games(&mut gtp, "tictactoe", 2, false, 4);
         gtp.quit();
     }
+    // AlphaGo's mixed leaf values: the policy's priors, its values blended with playouts.
+    let ckpt = path(tictactoe_ckpt());
+    let mut gtp = Gtp::spawn(&[
+        "--game",
+        "tictactoe",
+        "--checkpoint",
+        ckpt,
+        "--budget",
+        "16",
+        "--rollout-mix",
+        "0.5",
+        "--rollouts",
+        "2",
+    ]);
+    assert!(gtp.ok("name") == "ponder");
+    play_games(&mut gtp, "tictactoe", 2, false, 5);
+    gtp.quit();
+}
+
+#[test]
+fn rollout_mix_refuses_weights_outside_zero_one_and_agents_with_no_leaf_values() {
+    let ckpt = path(tictactoe_ckpt());
+    for (args, expect) in [
+        (vec!["--checkpoint", ckpt, "--rollout-mix", "1.5"], "--rollout-mix 1.5"),
+        (vec!["--checkpoint", ckpt, "--rollout-mix", "0.5", "--rollouts", "0"], "--rollouts 0"),
+        (vec!["--rollout-mix", "0.5"], "--checkpoint"),
+        (vec!["--checkpoint", ckpt, "--mode", "system1", "--rollout-mix", "0.5"], "--mode system2"),
+    ] {
+        let mut all = vec!["gtp", "--game", "tictactoe"];
+        all.extend(args.iter().copied());
+        let o = ponder(&all);
+        assert!(!o.status.success(), "{all:?} should fail");
+        let err = text(&o.stderr);
+        assert!(err.contains(expect), "{all:?}: {err}");
+    }
 }
 
 #[test]

@@ -341,6 +341,10 @@ fn unknown_keys_and_bad_values_are_errors_that_name_them() {
     assert!(format!("{e:#}").contains("lr"), "{e:#}");
     let e = ExperimentConfig::parse("", &["nonsense".into()]).unwrap_err();
     assert!(format!("{e:#}").contains("key=value"), "{e:#}");
+    let e = ExperimentConfig::parse("", &["eval.rollout_mix=1.5".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains("eval.rollout_mix"), "{e:#}");
+    let e = ExperimentConfig::parse("", &["eval.rollouts=0".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains("eval.rollouts"), "{e:#}");
 }
 
 #[test]

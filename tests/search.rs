@@ -7,8 +7,8 @@ use ponder::env::tictactoe::{Solver, TicTacToe, TicTacToeState};
 use ponder::env::{vocab, Env, State, Token};
 use ponder::search::select::considered_visit_table;
 use ponder::search::{
-    decode, mcts, Algorithm, Decoder, Evaluations, Evaluator, Fpu, Leaf, Rerank, Rollout, RootNoise, Search,
-    SearchConfig, Uniform, NO_CACHE,
+    decode, mcts, Algorithm, Decoder, Evaluations, Evaluator, Fpu, Leaf, Mixed, Rerank, Rollout, RootNoise,
+    Search, SearchConfig, Uniform, NO_CACHE,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -482,4 +482,48 @@ fn perfect_play_scores_one_half_against_itself_from_paired_openings_and_random_p
     // A clean sweep is a finite bound, not infinity.
     let floor = games::elo_from_score(0.0, 0.5 / 60.0);
     assert!(floor.is_finite() && floor < -700.0, "{floor}");
+}
+
+/// Evaluates `states` once with `ev` (no caches): the flat priors and the values.
+fn evaluate_all<S: State, E: Evaluator<S>>(ev: &mut E, states: &[S]) -> (Vec<f32>, Vec<f32>) {
+    let legal: Vec<Vec<Token>> = states
+        .iter()
+        .map(|s| {
+            let mut l = Vec::new();
+            s.legal_actions(&mut l);
+            l
+        })
+        .collect();
+    let leaves: Vec<Leaf<'_, S>> = states
+        .iter()
+        .zip(&legal)
+        .map(|(state, legal)| Leaf { state, legal, parent: NO_CACHE, keep: false })
+        .collect();
+    let mut out = Evaluations::default();
+    ev.evaluate(&leaves, &mut out);
+    (out.priors, out.values)
+}
+
+#[test]
+fn mixed_leaf_values_are_alphagos_blend_of_the_inner_value_and_the_playouts() {
+    // Positions of both players to move, early and late, so playouts differ and signs matter.
+    let states = [ttt(""), ttt("a1"), ttt("a1 b2 c3"), ttt("a1 a2 b1 b2"), ttt("b2 a1 c3 a3")];
+    let inner = Uniform { value: 0.4 };
+    let (inner_priors, _) = evaluate_all(&mut { inner }, &states);
+    for rollouts in [1, 3] {
+        let mut playouts = Rollout::new(21);
+        playouts.rollouts = rollouts;
+        let (_, z) = evaluate_all(&mut playouts, &states);
+        assert!(z.iter().any(|&v| v != z[0]), "the playouts should differ across positions: {z:?}");
+        for lambda in [0.0f32, 0.25, 0.5, 1.0] {
+            let mut mixed = Mixed::new(inner, lambda, 21);
+            mixed.rollout.rollouts = rollouts;
+            let (priors, values) = evaluate_all(&mut mixed, &states);
+            assert_eq!(priors, inner_priors, "the priors are the inner evaluator's");
+            for (i, (&v, &z)) in values.iter().zip(&z).enumerate() {
+                let want = (1.0 - lambda) * 0.4 + lambda * z;
+                assert!((v - want).abs() < 1e-6, "lambda {lambda}, position {i}: {v} != {want}");
+            }
+        }
+    }
 }

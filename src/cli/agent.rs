@@ -7,7 +7,7 @@ use ponder_env::{State, Token};
 use super::{Algo, Mode};
 use crate::eval::games;
 use crate::model::{Policy, PolicyEvaluator};
-use crate::search::{mcts, CacheId, Evaluations, Evaluator, Leaf, Rollout, Search, SearchConfig};
+use crate::search::{mcts, CacheId, Evaluations, Evaluator, Leaf, Mixed, Rollout, Search, SearchConfig};
 
 /// Rollout MCTS's default budget in `gtp` and `play`: strong at tic-tac-toe, quick everywhere.
 pub const ROLLOUT_BUDGET: u32 = 1000;
@@ -20,6 +20,8 @@ pub enum Brain {
     Rollout(Box<Rollout>),
     /// The checkpoint's policy and value heads.
     Policy(Box<PolicyEvaluator>),
+    /// The policy's priors, its value mixed with random playouts (AlphaGo's leaf evaluation).
+    Mixed(Box<Mixed<PolicyEvaluator>>),
 }
 
 impl<S: State> Evaluator<S> for Brain {
@@ -27,16 +29,18 @@ impl<S: State> Evaluator<S> for Brain {
         match self {
             Brain::Rollout(r) => r.as_mut().evaluate(leaves, out),
             Brain::Policy(p) => p.evaluate(leaves, out),
+            Brain::Mixed(m) => m.evaluate(leaves, out),
         }
     }
     fn release(&mut self, caches: &[CacheId]) {
         match self {
             Brain::Rollout(_) => {}
             Brain::Policy(p) => Evaluator::<S>::release(p.as_mut(), caches),
+            Brain::Mixed(m) => Evaluator::<S>::release(&mut m.inner, caches),
         }
     }
     fn learned(&self) -> bool {
-        matches!(self, Brain::Policy(_))
+        !matches!(self, Brain::Rollout(_))
     }
 }
 
@@ -84,6 +88,33 @@ impl Agent {
             bail!("--budget 0: rollout MCTS needs at least one simulation");
         }
         Ok(Agent { brain, cfg, seed, searches: 0, label })
+    }
+
+    /// Mixes the policy's leaf values with `rollouts` random playouts per leaf at weight
+    /// `lambda` (AlphaGo's `(1 - lambda) v + lambda z`); `lambda` 0 leaves the agent as it is.
+    /// Only a System 2 agent with a checkpoint has leaf values to mix.
+    pub fn with_rollout_mix(mut self, lambda: f32, rollouts: u32) -> Result<Self> {
+        if !(0.0..=1.0).contains(&lambda) {
+            bail!("--rollout-mix {lambda}: give a weight between 0 and 1 (AlphaGo used 0.5)");
+        }
+        if rollouts == 0 {
+            bail!("--rollouts 0: a mixed leaf value needs at least one playout per leaf");
+        }
+        if lambda == 0.0 {
+            return Ok(self);
+        }
+        let brain = std::mem::replace(&mut self.brain, Brain::Rollout(Box::new(Rollout::new(0))));
+        match brain {
+            Brain::Policy(p) if self.cfg.simulations > 0 => {
+                let mut m = Mixed::new(*p, lambda, self.seed ^ 0x6a09_e667_f3bc_c908);
+                m.rollout.rollouts = rollouts;
+                self.label = format!("{}, leaf values mixed with playouts at {lambda}", self.label);
+                self.brain = Brain::Mixed(Box::new(m));
+                Ok(self)
+            }
+            Brain::Policy(_) => bail!("--rollout-mix needs --mode system2: System 1 evaluates no leaves"),
+            _ => bail!("--rollout-mix needs --checkpoint: rollout MCTS's leaf values are all playouts"),
+        }
     }
 
     /// What this agent is, for `name`-like messages: "rollout MCTS, 1000 simulations".

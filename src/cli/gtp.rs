@@ -18,7 +18,7 @@ use anyhow::Result;
 
 use super::agent::Agent;
 use super::session::{self, colour, parse_colour, Game, Session};
-use super::{Algo, Mode};
+use super::{Algo, MixArgs, Mode};
 
 /// Flags of `ponder gtp`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +41,8 @@ pub struct GtpArgs {
     /// The System 2 search over the policy.
     #[arg(long, value_enum, default_value = "puct")]
     pub algorithm: Algo,
+    #[command(flatten)]
+    pub mix: MixArgs,
     /// Seeds the engine's random draws (rollouts).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -48,7 +50,7 @@ pub struct GtpArgs {
 
 /// Runs the engine on stdin and stdout until `quit` or the end of input.
 pub fn run(args: &GtpArgs) -> Result<()> {
-    let (env, mut agent) = session::setup(
+    let (env, agent) = session::setup(
         args.game,
         args.size,
         args.checkpoint.as_deref(),
@@ -57,6 +59,7 @@ pub fn run(args: &GtpArgs) -> Result<()> {
         args.budget,
         args.seed,
     )?;
+    let mut agent = agent.with_rollout_mix(args.mix.rollout_mix, args.mix.rollouts)?;
     let session = session::open(&env)?;
     eprintln!("ponder gtp: {} against {}; GTP v2 on stdin/stdout", env.spec(), agent.describe());
     let stdin = std::io::stdin();

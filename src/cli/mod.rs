@@ -24,6 +24,18 @@ use ponder_env::AnyEnv;
 
 use crate::model::{checkpoint, CheckpointMeta, Policy};
 
+/// AlphaGo's leaf evaluation for a System 2 agent over a checkpoint (`gtp`, `play`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MixArgs {
+    /// Mix the value head's leaf values with random playouts at this weight,
+    /// (1 - w) v + w z, as AlphaGo did with w = 0.5; 0 trusts the value head alone.
+    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    pub rollout_mix: f32,
+    /// Random playouts per evaluated leaf when --rollout-mix is above 0.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub rollouts: u32,
+}
+
 /// Fast or deliberate: the policy alone, or a search over it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {

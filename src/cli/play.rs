@@ -12,7 +12,7 @@ use anyhow::Result;
 
 use super::agent::Agent;
 use super::session::{self, parse_colour, side_name, Game, Session};
-use super::{Algo, Mode};
+use super::{Algo, MixArgs, Mode};
 
 /// Flags of `ponder play`.
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,8 @@ pub struct PlayArgs {
     /// The System 2 search over the policy.
     #[arg(long, value_enum, default_value = "puct")]
     pub algorithm: Algo,
+    #[command(flatten)]
+    pub mix: MixArgs,
     /// Your colour: b moves first, w second.
     #[arg(long, default_value = "b", value_parser = ["b", "w", "black", "white"])]
     pub colour: String,
@@ -45,7 +47,7 @@ pub struct PlayArgs {
 
 /// Runs `play` on the terminal.
 pub fn run(args: &PlayArgs) -> Result<()> {
-    let (env, mut agent) = session::setup(
+    let (env, agent) = session::setup(
         args.game,
         args.size,
         args.checkpoint.as_deref(),
@@ -54,6 +56,7 @@ pub fn run(args: &PlayArgs) -> Result<()> {
         args.budget,
         args.seed,
     )?;
+    let mut agent = agent.with_rollout_mix(args.mix.rollout_mix, args.mix.rollouts)?;
     let session = session::open(&env)?;
     let human = parse_colour(&args.colour).unwrap_or(0);
     let stdin = std::io::stdin();

@@ -215,6 +215,11 @@ pub struct EvalSection {
     pub games: u32,
     /// Rollout-MCTS opponents, by simulations.
     pub mcts_opponents: Vec<u32>,
+    /// Games: System 2's leaf values mixed with random playouts at this weight (AlphaGo's
+    /// `(1 - w) v + w z`; 0 = the value head alone), in the matches and the optimal-move rate.
+    pub rollout_mix: f32,
+    /// Games: random playouts per leaf when `rollout_mix` is above 0.
+    pub rollouts: u32,
     /// Solver positions for the optimal-move rate (0 = all where they are few, as tic-tac-toe's
     /// 4,520).
     pub positions: u32,
@@ -336,6 +341,8 @@ impl Default for EvalSection {
             decoder: Decoder::Greedy,
             games: 40,
             mcts_opponents: vec![100],
+            rollout_mix: 0.0,
+            rollouts: 1,
             positions: 0,
             tasks: 0,
             gating: None,
@@ -421,6 +428,12 @@ impl ExperimentConfig {
         }
         if self.eval.every == 0 {
             bail!("field `eval.every` must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.eval.rollout_mix) {
+            bail!("field `eval.rollout_mix` must be a weight in [0, 1] (got {})", self.eval.rollout_mix);
+        }
+        if self.eval.rollouts == 0 {
+            bail!("field `eval.rollouts` must be at least 1 (playouts per leaf)");
         }
         if let Some(g) = self.eval.gating {
             if !(0.0..=1.0).contains(&g) {

@@ -31,8 +31,8 @@ use super::report;
 use crate::eval::games::{self, PerfectPlayer, RandomPlayer, SearchPlayer};
 use crate::eval::{by_length, tasks};
 use crate::model::checkpoint::{self, CheckpointMeta};
-use crate::model::{ModelConfig, Policy, ValueKind};
-use crate::search::{Compute, SearchConfig};
+use crate::model::{ModelConfig, Policy, PolicyEvaluator, ValueKind};
+use crate::search::{Compute, Mixed, SearchConfig};
 use crate::selfplay::actor::{episode_seed, policy_sampling, sampled_episodes, search_episodes, Assignment};
 use crate::selfplay::propose::proposed_episodes;
 use crate::selfplay::{Episode, ReplayBuffer};
@@ -386,15 +386,15 @@ impl<E: Env> Runner<E> {
         let bar = self.bar(0, &format!("iter {} evaluate", iter + 1));
         if let Some(oracle) = self.env.oracle() {
             let positions = self.env.graded_positions(self.cfg.seed, e.positions as usize);
-            for (name, cfg) in [("s1", &s1), ("s2", &s2)] {
-                let (rate, _) = self.parallel_rate(policy, oracle.as_ref(), &positions, cfg);
+            for (name, cfg, mix) in [("s1", &s1, 0.0), ("s2", &s2, e.rollout_mix)] {
+                let (rate, _) = self.parallel_rate(policy, oracle.as_ref(), &positions, cfg, mix);
                 row.push(format!("{name}_optimal_move_rate"), rate);
             }
             row.push("graded_positions", positions.len() as f64);
         }
         let g = e.games;
-        for (name, cfg) in [("s1", &s1), ("s2", &s2)] {
-            let mut me = SearchPlayer::new(policy.evaluator(), cfg.clone(), true);
+        for (name, cfg, mix) in [("s1", &s1, 0.0), ("s2", &s2, e.rollout_mix)] {
+            let mut me = SearchPlayer::new(self.leaf_evaluator(policy, mix, seed), cfg.clone(), true);
             let r = games::play_match(&self.env, &mut me, &mut RandomPlayer, g, seed);
             row.push(format!("{name}_vs_random_score"), r.score());
             if let Some(oracle) = self.env.oracle() {
@@ -413,6 +413,14 @@ impl<E: Env> Runner<E> {
         Ok(row)
     }
 
+    /// The evaluator of a game's System 2 at evaluation: the policy, its leaf values mixed with
+    /// `eval.rollouts` playouts at weight `mix` (0: the policy alone, unchanged).
+    fn leaf_evaluator(&self, policy: &Policy, mix: f32, seed: u64) -> Mixed<PolicyEvaluator> {
+        let mut m = Mixed::new(policy.evaluator(), mix, seed ^ 0x6a09_e667);
+        m.rollout.rollouts = self.cfg.eval.rollouts;
+        m
+    }
+
     /// The optimal-move rate with positions split across the worker threads.
     fn parallel_rate(
         &self,
@@ -420,6 +428,7 @@ impl<E: Env> Runner<E> {
         oracle: &dyn ponder_env::Oracle<E::State>,
         positions: &[E::State],
         cfg: &SearchConfig,
+        mix: f32,
     ) -> (f64, usize) {
         let chunk = (self.cfg.selfplay.batch as usize).max(1);
         let parts: Vec<(f64, usize)> = self.pool.install(|| {
@@ -427,7 +436,8 @@ impl<E: Env> Runner<E> {
                 .par_chunks(chunk)
                 .enumerate()
                 .map(|(i, ps)| {
-                    let mut p = SearchPlayer::new(policy.evaluator(), cfg.clone(), true);
+                    let ev = self.leaf_evaluator(policy, mix, self.cfg.seed + i as u64);
+                    let mut p = SearchPlayer::new(ev, cfg.clone(), true);
                     games::optimal_move_rate(oracle, ps, &mut p, self.cfg.seed + i as u64)
                 })
                 .collect()

@@ -28,7 +28,7 @@ pub mod tree;
 pub use compute::Compute;
 pub use evaluator::{CacheId, Evaluations, Evaluator, Leaf, Uniform, NO_CACHE};
 pub use mcts::{Algorithm, Fpu, RootNoise, Search, SearchConfig, SearchResult};
-pub use rollout::Rollout;
+pub use rollout::{Mixed, Rollout};
 pub use system1::{decode, Decoded, Decoder, Rerank};
 pub use task_search::{Found, TaskSearch};
 pub use tree::{NodeId, Tree};

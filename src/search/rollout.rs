@@ -66,3 +66,52 @@ impl<S: State> Evaluator<S> for Rollout {
         }
     }
 }
+
+/// AlphaGo's leaf evaluation (Silver et al. 2016): another evaluator's priors, and a value that
+/// mixes its value with random playouts, `(1 - lambda) v + lambda z`. AlphaGo used lambda = 0.5:
+/// the playouts check the value head's judgement of a position against the rules, which helps
+/// most where the value head is weak. Playouts consult only the rules, never ground truth.
+#[derive(Debug, Clone)]
+pub struct Mixed<E> {
+    /// The evaluator that supplies priors and the learned value (a model).
+    pub inner: E,
+    /// The weight of the playouts' mean, in [0, 1].
+    pub lambda: f32,
+    /// The playouts (`rollout.rollouts` per leaf).
+    pub rollout: Rollout,
+}
+
+impl<E> Mixed<E> {
+    /// Mixes `inner`'s values with one seeded playout per leaf at weight `lambda`.
+    ///
+    /// # Panics
+    /// If `lambda` is outside [0, 1] (callers validate user input first).
+    pub fn new(inner: E, lambda: f32, seed: u64) -> Self {
+        assert!((0.0..=1.0).contains(&lambda), "rollout mix {lambda} is outside [0, 1]");
+        Mixed { inner, lambda, rollout: Rollout::new(seed) }
+    }
+}
+
+impl<S: State, E: Evaluator<S>> Evaluator<S> for Mixed<E> {
+    fn evaluate(&mut self, leaves: &[Leaf<'_, S>], out: &mut Evaluations) {
+        self.inner.evaluate(leaves, out);
+        if self.lambda == 0.0 {
+            return;
+        }
+        let n = self.rollout.rollouts.max(1);
+        for (leaf, v) in leaves.iter().zip(out.values.iter_mut()) {
+            let viewer = leaf.state.to_play();
+            let mut total = 0.0;
+            for _ in 0..n {
+                total += self.rollout.playout(leaf.state, viewer);
+            }
+            *v = (1.0 - self.lambda) * *v + self.lambda * (total / n as f32);
+        }
+    }
+    fn release(&mut self, caches: &[super::evaluator::CacheId]) {
+        self.inner.release(caches)
+    }
+    fn learned(&self) -> bool {
+        self.inner.learned()
+    }
+}
