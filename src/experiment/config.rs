@@ -120,6 +120,12 @@ pub struct SelfPlaySection {
     /// The share of the uniform distribution mixed into the policy for retries: a policy that
     /// has collapsed onto a wrong answer never samples the right one without it.
     pub explore: f64,
+    /// Games, search targets: self-play's leaf values mixed with random playouts at this weight
+    /// (AlphaGo's `(1 - w) v + w z`; 0 = the value head alone): Expert Iteration with a stronger
+    /// expert than the network's own search.
+    pub rollout_mix: f32,
+    /// Random playouts per leaf when `rollout_mix` is above 0.
+    pub rollouts: u32,
     /// For `targets = "verified"` on scratchpad formats: the verifier reads the whole trace, so an
     /// attempt is right only if its scratchpad is the true one too (process supervision by the
     /// ground truth), not just its final answer.
@@ -297,6 +303,8 @@ impl Default for SelfPlaySection {
             keep_failed: 1.0,
             retries: 0,
             explore: 0.0,
+            rollout_mix: 0.0,
+            rollouts: 1,
             verify_scratchpad: false,
             self_label: SelfLabelSection::default(),
         }
@@ -428,6 +436,19 @@ impl ExperimentConfig {
         }
         if self.eval.every == 0 {
             bail!("field `eval.every` must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.selfplay.rollout_mix) {
+            bail!(
+                "field `selfplay.rollout_mix` must be a weight in [0, 1] (got {})",
+                self.selfplay.rollout_mix
+            );
+        }
+        if self.selfplay.rollouts == 0 {
+            bail!("field `selfplay.rollouts` must be at least 1 (playouts per leaf)");
+        }
+        let is_game = env.kind() == ponder_env::Kind::Game;
+        if !is_game && (self.selfplay.rollout_mix > 0.0 || self.eval.rollout_mix > 0.0) {
+            bail!("fields `selfplay.rollout_mix` and `eval.rollout_mix` are for games: a task's playout has no score");
         }
         if !(0.0..=1.0).contains(&self.eval.rollout_mix) {
             bail!("field `eval.rollout_mix` must be a weight in [0, 1] (got {})", self.eval.rollout_mix);

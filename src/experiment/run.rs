@@ -295,6 +295,12 @@ impl<E: Env> Runner<E> {
                         (Targets::Verified, None) => {
                             sampled_episodes(env, &mut ev, &sp.sampler, sp.samples_per_task, chunk)
                         }
+                        (Targets::Search | Targets::ChosenAction, _) if sp.rollout_mix > 0.0 => {
+                            let seed = chunk.first().map_or(0, |a| a.seed) ^ 0x3c6e_f372;
+                            let mut mixed = Mixed::new(&mut ev, sp.rollout_mix, seed);
+                            mixed.rollout.rollouts = sp.rollouts;
+                            search_episodes(env, &mut mixed, sp, chunk)
+                        }
                         (Targets::Search | Targets::ChosenAction, _) => {
                             search_episodes(env, &mut ev, sp, chunk)
                         }
