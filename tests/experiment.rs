@@ -348,7 +348,10 @@ fn unknown_keys_and_bad_values_are_errors_that_name_them() {
     let e = ExperimentConfig::parse("", &["selfplay.rollout_mix=-0.1".into()]).unwrap_err();
     assert!(format!("{e:#}").contains("selfplay.rollout_mix"), "{e:#}");
     let e = ExperimentConfig::parse("env = \"addition\"\n[selfplay]\nrollout_mix = 0.5\n", &[]).unwrap_err();
-    assert!(format!("{e:#}").contains("for games"), "{e:#}");
+    assert!(
+        format!("{e:#}").contains("selfplay.rollout_mix") && format!("{e:#}").contains("for games"),
+        "{e:#}"
+    );
 }
 
 #[test]

@@ -437,24 +437,20 @@ impl ExperimentConfig {
         if self.eval.every == 0 {
             bail!("field `eval.every` must be at least 1");
         }
-        if !(0.0..=1.0).contains(&self.selfplay.rollout_mix) {
-            bail!(
-                "field `selfplay.rollout_mix` must be a weight in [0, 1] (got {})",
-                self.selfplay.rollout_mix
-            );
-        }
-        if self.selfplay.rollouts == 0 {
-            bail!("field `selfplay.rollouts` must be at least 1 (playouts per leaf)");
-        }
         let is_game = env.kind() == ponder_env::Kind::Game;
-        if !is_game && (self.selfplay.rollout_mix > 0.0 || self.eval.rollout_mix > 0.0) {
-            bail!("fields `selfplay.rollout_mix` and `eval.rollout_mix` are for games: a task's playout has no score");
-        }
-        if !(0.0..=1.0).contains(&self.eval.rollout_mix) {
-            bail!("field `eval.rollout_mix` must be a weight in [0, 1] (got {})", self.eval.rollout_mix);
-        }
-        if self.eval.rollouts == 0 {
-            bail!("field `eval.rollouts` must be at least 1 (playouts per leaf)");
+        for (section, mix, rollouts) in [
+            ("selfplay", self.selfplay.rollout_mix, self.selfplay.rollouts),
+            ("eval", self.eval.rollout_mix, self.eval.rollouts),
+        ] {
+            if !(0.0..=1.0).contains(&mix) {
+                bail!("field `{section}.rollout_mix` must be a weight in [0, 1] (got {mix})");
+            }
+            if rollouts == 0 {
+                bail!("field `{section}.rollouts` must be at least 1 (playouts per leaf)");
+            }
+            if !is_game && mix > 0.0 {
+                bail!("field `{section}.rollout_mix` is for games: a task's playout has no score");
+            }
         }
         if let Some(g) = self.eval.gating {
             if !(0.0..=1.0).contains(&g) {

@@ -49,18 +49,25 @@ impl Rollout {
     }
 }
 
+impl Rollout {
+    /// The mean result of `rollouts` playouts from `state`, for the player to move there.
+    pub fn mean_playout<S: State>(&mut self, state: &S) -> f32 {
+        let viewer = state.to_play();
+        let mut total = 0.0;
+        for _ in 0..self.rollouts {
+            total += self.playout(state, viewer);
+        }
+        total / self.rollouts.max(1) as f32
+    }
+}
+
 impl<S: State> Evaluator<S> for Rollout {
     fn evaluate(&mut self, leaves: &[Leaf<'_, S>], out: &mut Evaluations) {
         out.clear();
         for leaf in leaves {
             let n = leaf.legal.len();
             out.priors.extend(std::iter::repeat_n(1.0 / n as f32, n));
-            let viewer = leaf.state.to_play();
-            let mut total = 0.0;
-            for _ in 0..self.rollouts {
-                total += self.playout(leaf.state, viewer);
-            }
-            out.values.push(total / self.rollouts.max(1) as f32);
+            out.values.push(self.mean_playout(leaf.state));
             out.caches.push(NO_CACHE);
             out.positions.push(0);
         }
@@ -98,14 +105,8 @@ impl<S: State, E: Evaluator<S>> Evaluator<S> for Mixed<E> {
         if self.lambda == 0.0 {
             return;
         }
-        let n = self.rollout.rollouts.max(1);
         for (leaf, v) in leaves.iter().zip(out.values.iter_mut()) {
-            let viewer = leaf.state.to_play();
-            let mut total = 0.0;
-            for _ in 0..n {
-                total += self.rollout.playout(leaf.state, viewer);
-            }
-            *v = (1.0 - self.lambda) * *v + self.lambda * (total / n as f32);
+            *v = (1.0 - self.lambda) * *v + self.lambda * self.rollout.mean_playout(leaf.state);
         }
     }
     fn release(&mut self, caches: &[super::evaluator::CacheId]) {
