@@ -172,7 +172,10 @@ def main():
         print(f"no criterion results under {args.criterion_dir}: run `cargo bench --bench model` first")
         return 0
     print("\nRust / PyTorch's best (higher is better for Rust):")
-    pairs = [(("model/train", "batch32x64", None), ("model/train", "batch32x64", None))]
+    pairs = [
+        (("model/train", "batch32x64", None), ("model/train", "batch32x64", None)),
+        (("model/train", "batch32x64_autodiff", None), ("model/train", "batch32x64", None)),
+    ]
     for b in ("1", "16", "256"):
         pairs.append((("model/forward", "burn_flex", b), ("model/forward", "burn_flex", b)))
         pairs.append((("model/forward", "cpu_path", b), ("model/forward", "burn_flex", b)))

@@ -529,6 +529,120 @@ fn a_sharded_step_reports_the_whole_batchs_losses_and_gradient_norm() {
     assert!((got.grad_norm - want.2).abs() < 1e-4 * want.2, "gradient norm {} vs {}", got.grad_norm, want.2);
 }
 
+/// A batch that exercises every part of a step: sequences of different lengths (so shards pad),
+/// soft and unnormalised policy targets, two targets at one position, negative and zero weights,
+/// value targets at some positions only, and one example without targets.
+fn mixed_batch(seed: u64, n: usize) -> Vec<Example> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let len = rng.random_range(3..20);
+            let mut tokens = vec![vocab::BOS];
+            tokens.extend(random_tokens(&mut rng, len - 1));
+            if i == 2 {
+                return Example { tokens, policy: Vec::new(), values: Vec::new(), weight: 1.0 };
+            }
+            let mut policy = Vec::new();
+            for p in 0..len - 1 {
+                if rng.random_bool(0.7) {
+                    let dist = (0..rng.random_range(1..4))
+                        .map(|_| (rng.random_range(LEGAL), rng.random_range(0.1..2.0)));
+                    let mut t = PolicyTarget::new(p as u32, dist.collect());
+                    t.weight = [1.0, -0.5, 0.0, 2.0][p % 4];
+                    policy.push(t);
+                }
+            }
+            policy.push(PolicyTarget::new((len - 2) as u32, vec![(tokens[len - 1], 1.0)]));
+            let values =
+                (0..len).filter(|p| p % 3 != 1).map(|p| (p as u32, rng.random_range(-1.0..1.0))).collect();
+            Example { tokens, policy, values, weight: rng.random_range(0.5..1.5) }
+        })
+        .collect()
+}
+
+/// `|a - b| / |b|` over a whole tensor, with a floor for near-zero gradients.
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+    let norm: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
+    diff.sqrt() / norm.sqrt().max(1e-6)
+}
+
+#[test]
+fn fused_gradients_equal_burns_autodiff() {
+    use ponder::model::{Positions, Weights};
+    use ponder::train::GradientPath;
+    let tensors = |w: &Weights| {
+        let mut v: Vec<(String, Vec<f32>)> =
+            vec![("wte".into(), w.wte.clone()), ("wpe".into(), w.wpe.clone())];
+        for (i, l) in w.layers.iter().enumerate() {
+            for (name, (a, b)) in [
+                ("ln_1", &l.ln_1),
+                ("c_attn", &l.c_attn),
+                ("attn_proj", &l.attn_proj),
+                ("ln_2", &l.ln_2),
+                ("c_fc", &l.c_fc),
+                ("mlp_proj", &l.mlp_proj),
+            ] {
+                v.push((format!("{i}.{name}.w"), a.clone()));
+                v.push((format!("{i}.{name}.b"), b.clone()));
+            }
+        }
+        for (name, (a, b)) in [("ln_f", &w.ln_f), ("value_fc", &w.value_fc), ("value_out", &w.value_out)] {
+            v.push((format!("{name}.w"), a.clone()));
+            v.push((format!("{name}.b"), b.clone()));
+        }
+        v
+    };
+    let cases = [
+        (tiny(ValueKind::Game), 1u64),
+        (tiny(ValueKind::Task).with_positions(Positions::None), 2),
+        (ModelConfig::new().with_n_layer(1).with_block_size(32), 3),
+    ];
+    for (cfg, seed) in cases {
+        let train = TrainConfig { lr: 3e-3, warmup_steps: 1, ..Default::default() };
+        let mut learner = Learner::new(cfg.clone(), train, seed, 10).unwrap();
+        assert_eq!(learner.gradient_path(), GradientPath::Fused, "the CPU device trains on the fused path");
+        let batch = mixed_batch(seed, 7);
+        // At the initial weights, then after steps have moved them off nanoGPT's initialisation.
+        for round in 0..2 {
+            learner.set_gradient_path(GradientPath::Autodiff).unwrap();
+            let want = learner.gradients(&batch).unwrap();
+            learner.set_gradient_path(GradientPath::Fused).unwrap();
+            let got = learner.gradients(&batch).unwrap();
+            let what = format!("{cfg:?}, round {round}");
+            assert!(
+                (got.policy - want.policy).abs() < 1e-5 * want.policy.abs(),
+                "{what}: policy loss {} vs {}",
+                got.policy,
+                want.policy
+            );
+            assert!(
+                (got.value - want.value).abs() < 1e-5 * want.value.abs(),
+                "{what}: value loss {} vs {}",
+                got.value,
+                want.value
+            );
+            for ((name, g), (_, w)) in tensors(&got.grads).iter().zip(tensors(&want.grads).iter()) {
+                assert!(
+                    w.iter().any(|&x| x != 0.0) || name == "wpe",
+                    "{what}: {name} has no gradient in burn"
+                );
+                let e = rel_err(g, w);
+                assert!(e < 1e-4, "{what}: {name} differs from burn's autodiff by {e:.2e} (relative)");
+            }
+            if cfg.positions == Positions::None {
+                assert!(
+                    got.grads.wpe.iter().all(|&x| x == 0.0),
+                    "{what}: an unused position table gets no gradient"
+                );
+            }
+            for _ in 0..3 {
+                learner.step(&batch);
+            }
+        }
+    }
+}
+
 #[test]
 fn policy_loss_gradient_is_softmax_minus_target() {
     let dev = Device::flex().autodiff();

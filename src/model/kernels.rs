@@ -61,7 +61,7 @@ pub fn matmul(
 
 /// Whether the AVX2 + FMA versions can run here (cached by the standard library).
 #[inline]
-fn avx2() -> bool {
+pub fn avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
@@ -84,7 +84,7 @@ macro_rules! dispatch {
                 unsafe fn fast($($arg: $ty),*) {
                     $body($($arg),*)
                 }
-                if avx2() {
+                if $crate::model::kernels::avx2() {
                     // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                     return unsafe { fast($($arg),*) };
                 }
@@ -93,6 +93,7 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 dispatch! {
     /// Adds `bias[n]` to every row of `x[m, n]`.

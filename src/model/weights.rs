@@ -284,7 +284,7 @@ impl Policy {
 
 impl Weights {
     /// Mutable views of every tensor, in [`Policy::named_tensors`] order.
-    fn slots_mut(&mut self) -> Vec<&mut Vec<f32>> {
+    pub(crate) fn slots_mut(&mut self) -> Vec<&mut Vec<f32>> {
         let mut out: Vec<&mut Vec<f32>> = vec![&mut self.wte, &mut self.wpe];
         for l in &mut self.layers {
             out.extend([&mut l.ln_1.0, &mut l.ln_1.1, &mut l.c_attn.0, &mut l.c_attn.1]);

@@ -21,9 +21,10 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use ponder_env::vocab::PAD;
 
+use super::backprop::{self, Workspace};
 use super::example::Example;
 use super::schedule::lr_at;
-use crate::model::{Gpt, ModelConfig, ModelError, Policy};
+use crate::model::{Gpt, ModelConfig, ModelError, Policy, Weights};
 
 /// The optimiser and loss settings. Plain data: serialises into experiment files and
 /// checkpoints.
@@ -132,6 +133,30 @@ pub struct LearnerState {
     pub total_steps: u64,
 }
 
+/// How a step computes its gradients. Both give the same gradients (to float rounding; the
+/// tests compare them); the choice is speed and reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradientPath {
+    /// The dedicated CPU path for this architecture (`backprop.rs`): hand-written forward and
+    /// backward over the `gemm` crate. The default on the CPU device ([`Device::flex`]).
+    Fused,
+    /// burn's autodiff: any device (wgpu), and the reference the fused path is tested against.
+    Autodiff,
+}
+
+/// One batch's losses and gradients, without an optimizer step ([`Learner::gradients`]).
+#[derive(Debug, Clone)]
+pub struct BatchGradients {
+    /// Mean weighted policy cross-entropy (as [`Losses::policy`]).
+    pub policy: f32,
+    /// Mean weighted squared value error (as [`Losses::value`]).
+    pub value: f32,
+    /// The gradient of `policy + value_weight * value` for every parameter, laid out like the
+    /// weights (`wte_t` is empty: the tied head's gradient is part of `wte`'s; `wpe`'s is zero
+    /// for a model without positions).
+    pub grads: Weights,
+}
+
 /// The burn model under training, with its optimizer and schedule.
 pub struct Learner {
     /// Always `Some` between calls; taken while the optimizer moves it.
@@ -140,6 +165,9 @@ pub struct Learner {
     model_cfg: ModelConfig,
     state: LearnerState,
     device: Device,
+    path: GradientPath,
+    /// The fused path's buffers, one per shard.
+    workspaces: Vec<Workspace>,
 }
 
 impl std::fmt::Debug for Learner {
@@ -188,7 +216,17 @@ impl Learner {
         if let Some(record) = optim_record {
             optim = optim.load_record(record);
         }
-        Learner { model_cfg: model.config(), model: Some(model), optim, state, device }
+        // The fused path is CPU code: it serves the CPU device, autodiff every other.
+        let path = if device == Device::flex() { GradientPath::Fused } else { GradientPath::Autodiff };
+        Learner {
+            model_cfg: model.config(),
+            model: Some(model),
+            optim,
+            state,
+            device,
+            path,
+            workspaces: (0..SHARDS).map(|_| Workspace::default()).collect(),
+        }
     }
 
     /// The model's shape.
@@ -241,6 +279,24 @@ impl Learner {
         Policy::from_model(&self.model())
     }
 
+    /// How steps compute their gradients.
+    pub fn gradient_path(&self) -> GradientPath {
+        self.path
+    }
+
+    /// Chooses how steps compute their gradients. [`GradientPath::Fused`] is CPU code: on
+    /// another device it is refused, and the learner stays on autodiff.
+    pub fn set_gradient_path(&mut self, path: GradientPath) -> Result<(), ModelError> {
+        if path == GradientPath::Fused && self.device != Device::flex() {
+            return Err(ModelError::Config(format!(
+                "the fused gradient path runs on the CPU device only, not on {:?}",
+                self.device
+            )));
+        }
+        self.path = path;
+        Ok(())
+    }
+
     /// One optimizer step on `batch`; returns the losses measured before the update.
     ///
     /// Sequences longer than `block_size` are cut to it, dropping the targets beyond. An empty
@@ -251,11 +307,53 @@ impl Learner {
     /// the producer of the examples has a bug.
     pub fn step(&mut self, batch: &[Example]) -> Losses {
         let lr = self.next_lr();
+        let Some((policy, value, grads)) = self.compute(batch) else {
+            return Losses { policy: 0.0, value: 0.0, total: 0.0, grad_norm: 0.0, lr };
+        };
+        let model = self.model.take().expect("model present between steps");
+        let max_norm = self.state.train.grad_clip;
+        let (grads, grad_norm) = match grads {
+            Computed::Burn(mut grads) => {
+                let norm = clip_global_norm(&model, &mut grads, max_norm);
+                (grads, norm)
+            }
+            Computed::Fused(mut grads) => {
+                let norm = clip_buffers(&mut grads, max_norm);
+                (to_params(&model, *grads, &self.device.clone().inner()), norm)
+            }
+        };
+        self.model = Some(self.optim.step(lr, model, grads));
+        self.state.step += 1;
+        let total = policy + value * self.state.train.value_weight as f32;
+        Losses { policy, value, total, grad_norm, lr }
+    }
+
+    /// The losses and gradients of `batch` at the current weights, by the current
+    /// [`GradientPath`], without a step (no clipping either). `None` for a batch without targets.
+    ///
+    /// # Panics
+    /// As [`Learner::step`].
+    pub fn gradients(&mut self, batch: &[Example]) -> Option<BatchGradients> {
+        let (policy, value, grads) = self.compute(batch)?;
+        let grads = match grads {
+            Computed::Fused(g) => *g,
+            Computed::Burn(g) => {
+                let model = self.model.as_ref().expect("model present between steps");
+                let mut out = backprop::zero_grads(Policy::from_model(model).weights());
+                from_params(model, &g, &mut out);
+                out
+            }
+        };
+        Some(BatchGradients { policy, value, grads })
+    }
+
+    /// Both loss terms and the summed gradients of `batch`; `None` when it has no targets.
+    fn compute(&mut self, batch: &[Example]) -> Option<(f32, f32, Computed)> {
         let cfg = &self.model_cfg;
         // Data parallel over a fixed number of shards (not the thread count, so that results do
         // not depend on it): each shard's forward and backward runs on its own thread, and the
-        // gradients are summed in shard order. burn's CPU device runs most training ops on one
-        // core, so this is what puts the second core to work.
+        // gradients are summed in shard order. Both paths run one shard on one core, so this is
+        // what puts the second core to work.
         let per = batch.len().div_ceil(SHARDS).max(1);
         let shards: Vec<Collated> = batch
             .chunks(per)
@@ -263,30 +361,134 @@ impl Learner {
             .filter(|c| !(c.p_rows.is_empty() && c.v_rows.is_empty()))
             .collect();
         if shards.is_empty() {
-            return Losses { policy: 0.0, value: 0.0, total: 0.0, grad_norm: 0.0, lr };
+            return None;
         }
         let m_p: usize = shards.iter().map(|c| c.p_rows.len()).sum();
         let m_v: usize = shards.iter().map(|c| c.v_rows.len()).sum();
-        let model = self.model.take().expect("model present between steps");
-        let shard = |c: Collated| {
-            shard_gradients(&model, c, cfg, m_p, m_v, self.state.train.value_weight, &self.device)
-        };
-        let parts: Vec<ShardGrads> = {
-            use rayon::prelude::*;
-            shards.into_par_iter().map(shard).collect()
-        };
-        let (policy, value) = parts.iter().fold((0.0f32, 0.0f32), |(p, v), g| (p + g.policy, v + g.value));
-        let mut parts = parts.into_iter();
-        let mut grads = parts.next().expect("at least one shard").grads;
-        for other in parts {
-            model.visit(&mut AddGrads { into: &mut grads, from: other.grads });
+        let model = self.model.as_ref().expect("model present between steps");
+        let value_weight = self.state.train.value_weight;
+        use rayon::prelude::*;
+        match self.path {
+            GradientPath::Autodiff => {
+                let dev = &self.device;
+                let shard = |c: Collated| shard_gradients(model, c, cfg, m_p, m_v, value_weight, dev);
+                let parts: Vec<ShardGrads> = shards.into_par_iter().map(shard).collect();
+                let (policy, value) =
+                    parts.iter().fold((0.0f32, 0.0f32), |(p, v), g| (p + g.policy, v + g.value));
+                let mut parts = parts.into_iter();
+                let mut grads = parts.next().expect("at least one shard").grads;
+                for other in parts {
+                    model.visit(&mut AddGrads { into: &mut grads, from: other.grads });
+                }
+                Some((policy, value, Computed::Burn(grads)))
+            }
+            GradientPath::Fused => {
+                let policy_weights = Policy::from_model(model);
+                let w = policy_weights.weights();
+                let learned = model.learned_positions;
+                let parts: Vec<backprop::ShardResult> = shards
+                    .par_iter()
+                    .zip(self.workspaces.par_iter_mut())
+                    .map(|(c, ws)| backprop::gradients(w, c, (m_p, m_v), value_weight as f32, learned, ws))
+                    .collect();
+                let (policy, value) =
+                    parts.iter().fold((0.0f32, 0.0f32), |(p, v), g| (p + g.policy, v + g.value));
+                let mut parts = parts.into_iter();
+                let mut grads = parts.next().expect("at least one shard").grads;
+                for mut other in parts {
+                    for (a, b) in grads.slots_mut().into_iter().zip(other.grads.slots_mut()) {
+                        for (x, y) in a.iter_mut().zip(b.iter()) {
+                            *x += y;
+                        }
+                    }
+                }
+                Some((policy, value, Computed::Fused(Box::new(grads))))
+            }
         }
-        let grad_norm = clip_global_norm(&model, &mut grads, self.state.train.grad_clip);
-        self.model = Some(self.optim.step(lr, model, grads));
-        self.state.step += 1;
-        let total = policy + value * self.state.train.value_weight as f32;
-        Losses { policy, value, total, grad_norm, lr }
     }
+}
+
+/// A batch's summed gradients, as the path that computed them holds them.
+enum Computed {
+    Burn(GradientsParams),
+    Fused(Box<Weights>),
+}
+
+/// Every parameter of `model` with its shape, in the order of [`Weights::slots_mut`].
+fn param_slots(model: &Gpt) -> Vec<(ParamId, Vec<usize>)> {
+    fn p<const D: usize>(out: &mut Vec<(ParamId, Vec<usize>)>, param: &Param<Tensor<D>>) {
+        out.push((param.id, param.shape().dims::<D>().to_vec()));
+    }
+    fn linear(out: &mut Vec<(ParamId, Vec<usize>)>, l: &burn::nn::Linear) {
+        p(out, &l.weight);
+        p(out, l.bias.as_ref().expect("the model's linear layers have biases"));
+    }
+    fn ln(out: &mut Vec<(ParamId, Vec<usize>)>, l: &burn::nn::LayerNorm) {
+        p(out, &l.gamma);
+        p(out, l.beta.as_ref().expect("the model's LayerNorms have biases"));
+    }
+    let mut out = Vec::new();
+    p(&mut out, &model.wte.weight);
+    p(&mut out, &model.wpe.weight);
+    for b in &model.blocks {
+        ln(&mut out, &b.ln_1);
+        linear(&mut out, &b.attn.c_attn);
+        linear(&mut out, &b.attn.c_proj);
+        ln(&mut out, &b.ln_2);
+        linear(&mut out, &b.mlp.c_fc);
+        linear(&mut out, &b.mlp.c_proj);
+    }
+    ln(&mut out, &model.ln_f);
+    linear(&mut out, &model.value_fc);
+    linear(&mut out, &model.value_out);
+    out
+}
+
+/// The fused path's gradients as burn's, on the (non-autodiff) device `dev`. A model without
+/// positions registers no gradient for `wpe`, as autodiff does (so AdamW leaves it alone).
+fn to_params(model: &Gpt, mut grads: Weights, dev: &Device) -> GradientsParams {
+    let mut out = GradientsParams::new();
+    let skip = (!model.learned_positions).then_some(model.wpe.weight.id);
+    for ((id, shape), buf) in param_slots(model).into_iter().zip(grads.slots_mut()) {
+        if Some(id) == skip {
+            continue;
+        }
+        let data = TensorData::new(std::mem::take(buf), shape.clone());
+        match shape.len() {
+            1 => out.register::<1>(id, Tensor::from_data(data, dev)),
+            _ => out.register::<2>(id, Tensor::from_data(data, dev)),
+        }
+    }
+    out
+}
+
+/// Copies burn's gradients into `out` (laid out like the weights); missing ones stay zero.
+fn from_params(model: &Gpt, grads: &GradientsParams, out: &mut Weights) {
+    for ((id, shape), buf) in param_slots(model).into_iter().zip(out.slots_mut()) {
+        let data = match shape.len() {
+            1 => grads.get::<1>(id).map(|g| g.into_data()),
+            _ => grads.get::<2>(id).map(|g| g.into_data()),
+        };
+        if let Some(data) = data {
+            buf.copy_from_slice(&data.convert::<f32>().try_into_vec::<f32>().expect("float gradients"));
+        }
+    }
+}
+
+/// [`clip_global_norm`] on plain buffers: the norm is summed in f64 over every gradient.
+fn clip_buffers(grads: &mut Weights, max_norm: f64) -> f32 {
+    let mut slots = grads.slots_mut();
+    let sq: f64 = slots.iter().flat_map(|s| s.iter()).map(|&g| (g as f64) * (g as f64)).sum();
+    let norm = sq.sqrt();
+    if max_norm > 0.0 && norm > max_norm {
+        let factor = (max_norm / (norm + 1e-6)) as f32;
+        for s in slots.iter_mut() {
+            for g in s.iter_mut() {
+                *g *= factor;
+            }
+        }
+    }
+    norm as f32
 }
 
 /// Shards of a batch whose gradients [`Learner::step`] computes in parallel.
@@ -460,18 +662,18 @@ fn value_loss_sum(pred: Tensor<1>, target: Tensor<1>, weights: Tensor<1>) -> Ten
 }
 
 /// A batch flattened into the index and target buffers one step needs.
-struct Collated {
+pub(super) struct Collated {
     /// `[B, T]` right-padded with `PAD`.
-    tokens: Vec<i64>,
-    t: usize,
+    pub tokens: Vec<i64>,
+    pub t: usize,
     /// Rows `b * T + pos` of the policy targets, their dense distributions `[M, V]`, weights.
-    p_rows: Vec<i64>,
-    p_targets: Vec<f32>,
-    p_weights: Vec<f32>,
+    pub p_rows: Vec<i64>,
+    pub p_targets: Vec<f32>,
+    pub p_weights: Vec<f32>,
     /// Rows, targets and weights of the value targets.
-    v_rows: Vec<i64>,
-    v_targets: Vec<f32>,
-    v_weights: Vec<f32>,
+    pub v_rows: Vec<i64>,
+    pub v_targets: Vec<f32>,
+    pub v_weights: Vec<f32>,
 }
 
 impl Collated {
