@@ -1,5 +1,6 @@
-//! The numeric kernels of the CPU inference path: GEMM, attention over cached rows, LayerNorm,
-//! GELU, softmax.
+//! The numeric kernels of the CPU inference path (and, with the training path's own backward
+//! kernels in `train/backprop.rs`, of its forward): GEMM, attention over cached rows,
+//! LayerNorm, GELU, softmax.
 //!
 //! GEMMs go to the `gemm` crate (runtime-dispatched SIMD). The other kernels are written twice
 //! over one body: the body is plain Rust shaped so LLVM vectorises it (eight independent
@@ -28,12 +29,46 @@ pub fn matmul(
     accumulate: bool,
     par: Parallelism,
 ) {
-    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "matmul shapes");
+    matmul_strided(dst, n, a, (k, 1), b, (n, 1), (m, k, n), accumulate, par);
+}
+
+/// [`matmul`] over strided operands: element `(i, j)` of the `[m, k]` left operand is
+/// `a[i * a_rs + j * a_cs]`, of the `[k, n]` right one `b[i * b_rs + j * b_cs]`, of the `[m, n]`
+/// destination `dst[i * d_rs + j]`. A transposed operand is the same buffer with its strides
+/// swapped, and one head of a `[T, 3C]` projection is a slice with row stride `3C`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(
+    dst: &mut [f32],
+    d_rs: usize,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+    (m, k, n): (usize, usize, usize),
+    accumulate: bool,
+    par: Parallelism,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the asserts above keep every access of an m x k, k x n and m x n row-major
-    // matrix inside its slice; `dst` does not alias `a` or `b` (distinct borrows).
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                dst[i * d_rs..i * d_rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let last = |rs: usize, cs: usize, r: usize, c: usize| (r - 1) * rs + (c - 1) * cs;
+    assert!(
+        last(a_rs, a_cs, m, k) < a.len()
+            && last(b_rs, b_cs, k, n) < b.len()
+            && last(d_rs, 1, m, n) < dst.len(),
+        "matmul shapes"
+    );
+    // SAFETY: the assert keeps the furthest element of each strided operand inside its slice
+    // (strides are non-negative, so every other element lies before it); `dst` is a distinct
+    // mutable borrow, so it aliases neither operand.
     unsafe {
         gemm::gemm(
             m,
@@ -41,14 +76,14 @@ pub fn matmul(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            d_rs as isize,
             accumulate,
             a.as_ptr(),
-            1,
-            k as isize,
+            a_cs as isize,
+            a_rs as isize,
             b.as_ptr(),
-            1,
-            n as isize,
+            b_cs as isize,
+            b_rs as isize,
             1.0,
             1.0,
             false,
@@ -193,7 +228,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn gelu_body(x: &mut [f32]) {
+pub(crate) fn gelu_body(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
@@ -224,7 +259,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn softmax_body(x: &mut [f32]) {
+pub(crate) fn softmax_body(x: &mut [f32]) {
     let mut lanes = [f32::NEG_INFINITY; 8];
     let chunks = x.chunks_exact(8);
     let mut max = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });

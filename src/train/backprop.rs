@@ -35,65 +35,20 @@ use crate::model::{LayerWeights, ValueKind, Weights};
 /// LayerNorm epsilon: burn's and PyTorch's default.
 const LN_EPS: f32 = 1e-5;
 
-/// `dst = op(a) @ op(b)` (or `+=` when `acc`), all operands strided: element `(i, j)` of the
-/// `[m, k]` left operand is `a[i * a_rs + j * a_cs]`, of the `[k, n]` right one
-/// `b[i * b_rs + j * b_cs]`, of the `[m, n]` destination `dst[i * d_rs + j]`. A transposed
-/// operand is the same buffer with its strides swapped.
+/// `dst = a @ b` (or `+=` when `acc`) over strided operands, on the calling thread (each shard
+/// has its own): [`kernels::matmul_strided`].
 #[allow(clippy::too_many_arguments)]
 fn mm(
     dst: &mut [f32],
     d_rs: usize,
     a: &[f32],
-    (a_rs, a_cs): (usize, usize),
+    a_strides: (usize, usize),
     b: &[f32],
-    (b_rs, b_cs): (usize, usize),
-    (m, k, n): (usize, usize, usize),
+    b_strides: (usize, usize),
+    mkn: (usize, usize, usize),
     acc: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !acc {
-            for i in 0..m {
-                dst[i * d_rs..i * d_rs + n].fill(0.0);
-            }
-        }
-        return;
-    }
-    let last = |rs: usize, cs: usize, r: usize, c: usize| (r - 1) * rs + (c - 1) * cs;
-    assert!(
-        last(a_rs, a_cs, m, k) < a.len()
-            && last(b_rs, b_cs, k, n) < b.len()
-            && last(d_rs, 1, m, n) < dst.len(),
-        "mm: operand shapes"
-    );
-    // SAFETY: the assert keeps the furthest element of each strided operand inside its slice
-    // (strides are non-negative, so every other element lies before it); `dst` is a distinct
-    // mutable borrow, so it aliases neither operand.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            d_rs as isize,
-            acc,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
+    kernels::matmul_strided(dst, d_rs, a, a_strides, b, b_strides, mkn, acc, Parallelism::None);
 }
 
 /// Row-major `[r, c]`: strides `(c, 1)`.
@@ -106,10 +61,10 @@ fn tr(c: usize) -> (usize, usize) {
     (1, c)
 }
 
-/// `y[N, out] = x[N, in] @ w[in, out] + bias`.
-fn linear(y: &mut [f32], x: &[f32], (w, b): &(Vec<f32>, Vec<f32>), rows: usize) {
+/// `y[N, out] = x[N, in] @ w[in, out] + bias`, or `y +=` that when `acc` (a residual branch).
+fn linear(y: &mut [f32], x: &[f32], (w, b): &(Vec<f32>, Vec<f32>), rows: usize, acc: bool) {
     let (d_out, d_in) = (b.len(), w.len() / b.len());
-    mm(y, d_out, x, rm(d_in), w, rm(d_out), (rows, d_in, d_out), false);
+    mm(y, d_out, x, rm(d_in), w, rm(d_out), (rows, d_in, d_out), acc);
     kernels::add_bias(&mut y[..rows * d_out], b);
 }
 
@@ -193,31 +148,20 @@ fn ln_backward_body(
     dx: &mut [f32],
 ) {
     let c = g.len();
-    let mut dhat = vec![0.0f32; c];
     let rows = dy.chunks_exact(c).zip(hat.chunks_exact(c)).zip(dx.chunks_exact_mut(c));
     for (((dy, h), dx), &r) in rows.zip(rstd) {
+        let (mut sum, mut sum_h) = (0.0f32, 0.0f32);
         for i in 0..c {
             dg[i] += dy[i] * h[i];
             db[i] += dy[i];
-            dhat[i] = dy[i] * g[i];
+            let dhat = dy[i] * g[i];
+            sum += dhat;
+            sum_h += dhat * h[i];
         }
-        let mean = kernels::sum(&dhat) / c as f32;
-        let mean_h = kernels::dot(&dhat, h) / c as f32;
+        let (mean, mean_h) = (sum / c as f32, sum_h / c as f32);
         for i in 0..c {
-            dx[i] += r * (dhat[i] - mean - h[i] * mean_h);
+            dx[i] += r * (dy[i] * g[i] - mean - h[i] * mean_h);
         }
-    }
-}
-
-dispatch! {
-    /// `out = GELU(x)` (exact, erf-based).
-    gelu_into => gelu_into_body(out: &mut [f32], x: &[f32])
-}
-
-#[inline(always)]
-fn gelu_into_body(out: &mut [f32], x: &[f32]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = 0.5 * v * (1.0 + kernels::erf(v * std::f32::consts::FRAC_1_SQRT_2));
     }
 }
 
@@ -250,14 +194,7 @@ fn causal_softmax_body(s: &mut [f32], t: usize, scale: f32) {
         for v in live.iter_mut() {
             *v *= scale;
         }
-        let max = live.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-        for v in live.iter_mut() {
-            *v = kernels::exp(*v - max);
-        }
-        let inv = 1.0 / kernels::sum(live);
-        for v in live.iter_mut() {
-            *v *= inv;
-        }
+        kernels::softmax_body(live);
         masked.fill(0.0);
     }
 }
@@ -330,8 +267,8 @@ struct LayerActs {
     act: Vec<f32>,
 }
 
-/// Buffers for one shard, reused across steps (a step allocates nothing once they have grown to
-/// the batch's shape).
+/// Buffers for one shard, reused across steps: once they have grown to the batch's shape, a step
+/// allocates only the gradients it returns (burn's optimizer takes those over).
 #[derive(Debug, Default)]
 pub(crate) struct Workspace {
     layers: Vec<LayerActs>,
@@ -401,7 +338,7 @@ pub(crate) fn gradients(
         let (hat, rstd, a1) = (fit(&mut acts.hat1, n * c), fit(&mut acts.rstd1, n), fit(&mut acts.a1, n * c));
         ln_forward(x, &lw.ln_1.0, &lw.ln_1.1, hat, rstd, a1);
         let qkv = fit(&mut acts.qkv, n * 3 * c);
-        linear(qkv, a1, &lw.c_attn, n);
+        linear(qkv, a1, &lw.c_attn, n, false);
         let probs = fit(&mut acts.probs, n_seq * nh * t * t);
         let y = fit(&mut acts.y, n * c);
         for s in 0..n_seq {
@@ -414,17 +351,15 @@ pub(crate) fn gradients(
                 mm(&mut y[s * t * c + h * hd..], c, p, rm(t), vv, rm(3 * c), (t, t, hd), false);
             }
         }
-        let tmp = fit(&mut ws.tmp, n * c);
-        linear(tmp, y, &lw.attn_proj, n);
-        add_into(x, tmp);
+        linear(x, y, &lw.attn_proj, n, true);
         let (hat, rstd, a2) = (fit(&mut acts.hat2, n * c), fit(&mut acts.rstd2, n), fit(&mut acts.a2, n * c));
         ln_forward(x, &lw.ln_2.0, &lw.ln_2.1, hat, rstd, a2);
         let pre = fit(&mut acts.pre, n * 4 * c);
-        linear(pre, a2, &lw.c_fc, n);
+        linear(pre, a2, &lw.c_fc, n, false);
         let act = fit(&mut acts.act, n * 4 * c);
-        gelu_into(act, pre);
-        linear(tmp, act, &lw.mlp_proj, n);
-        add_into(x, tmp);
+        act.copy_from_slice(pre);
+        kernels::gelu(act);
+        linear(x, act, &lw.mlp_proj, n, true);
     }
     let (hat_f, rstd_f, hf) = (fit(&mut ws.hat_f, n * c), fit(&mut ws.rstd_f, n), fit(&mut ws.hf, n * c));
     ln_forward(&ws.x[..n * c], &w.ln_f.0, &w.ln_f.1, hat_f, rstd_f, hf);
@@ -470,9 +405,10 @@ pub(crate) fn gradients(
         let hv = fit(&mut ws.rows_h, mv * c);
         gather(hv, hf, &b.v_rows, c);
         let z1 = fit(&mut ws.z1, mv * hid);
-        linear(z1, hv, &w.value_fc, mv);
+        linear(z1, hv, &w.value_fc, mv, false);
         let g1 = fit(&mut ws.g1, mv * hid);
-        gelu_into(g1, z1);
+        g1.copy_from_slice(z1);
+        kernels::gelu(g1);
         let (wo, bo) = (&w.value_out.0, w.value_out.1[0]);
         let inv_m = 1.0 / m_v as f32;
         // g1 becomes dL/d(g1) row by row, after its row has served the output's gradient.

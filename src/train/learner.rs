@@ -216,8 +216,7 @@ impl Learner {
         if let Some(record) = optim_record {
             optim = optim.load_record(record);
         }
-        // The fused path is CPU code: it serves the CPU device, autodiff every other.
-        let path = if device == Device::flex() { GradientPath::Fused } else { GradientPath::Autodiff };
+        let path = if fused_runs_on(&device) { GradientPath::Fused } else { GradientPath::Autodiff };
         Learner {
             model_cfg: model.config(),
             model: Some(model),
@@ -287,7 +286,7 @@ impl Learner {
     /// Chooses how steps compute their gradients. [`GradientPath::Fused`] is CPU code: on
     /// another device it is refused, and the learner stays on autodiff.
     pub fn set_gradient_path(&mut self, path: GradientPath) -> Result<(), ModelError> {
-        if path == GradientPath::Fused && self.device != Device::flex() {
+        if path == GradientPath::Fused && !fused_runs_on(&self.device) {
             return Err(ModelError::Config(format!(
                 "the fused gradient path runs on the CPU device only, not on {:?}",
                 self.device
@@ -408,40 +407,31 @@ impl Learner {
     }
 }
 
+/// Whether [`GradientPath::Fused`] can serve `device`: it is CPU code, so the CPU device only.
+fn fused_runs_on(device: &Device) -> bool {
+    *device == Device::flex()
+}
+
 /// A batch's summed gradients, as the path that computed them holds them.
 enum Computed {
     Burn(GradientsParams),
     Fused(Box<Weights>),
 }
 
-/// Every parameter of `model` with its shape, in the order of [`Weights::slots_mut`].
+/// Every parameter of `model` with its shape, in the order of [`Weights::slots_mut`]: burn
+/// visits a module's fields in declaration order, and `Gpt`'s (wte, wpe, blocks: ln_1, c_attn,
+/// c_proj, ln_2, c_fc, c_proj; ln_f, value_fc, value_out; weight before bias, gamma before beta)
+/// are in that order. `fused_gradients_equal_burns_autodiff` would catch a change to either.
 fn param_slots(model: &Gpt) -> Vec<(ParamId, Vec<usize>)> {
-    fn p<const D: usize>(out: &mut Vec<(ParamId, Vec<usize>)>, param: &Param<Tensor<D>>) {
-        out.push((param.id, param.shape().dims::<D>().to_vec()));
+    struct Slots(Vec<(ParamId, Vec<usize>)>);
+    impl ModuleVisitor for Slots {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push((param.id, param.shape().dims::<D>().to_vec()));
+        }
     }
-    fn linear(out: &mut Vec<(ParamId, Vec<usize>)>, l: &burn::nn::Linear) {
-        p(out, &l.weight);
-        p(out, l.bias.as_ref().expect("the model's linear layers have biases"));
-    }
-    fn ln(out: &mut Vec<(ParamId, Vec<usize>)>, l: &burn::nn::LayerNorm) {
-        p(out, &l.gamma);
-        p(out, l.beta.as_ref().expect("the model's LayerNorms have biases"));
-    }
-    let mut out = Vec::new();
-    p(&mut out, &model.wte.weight);
-    p(&mut out, &model.wpe.weight);
-    for b in &model.blocks {
-        ln(&mut out, &b.ln_1);
-        linear(&mut out, &b.attn.c_attn);
-        linear(&mut out, &b.attn.c_proj);
-        ln(&mut out, &b.ln_2);
-        linear(&mut out, &b.mlp.c_fc);
-        linear(&mut out, &b.mlp.c_proj);
-    }
-    ln(&mut out, &model.ln_f);
-    linear(&mut out, &model.value_fc);
-    linear(&mut out, &model.value_out);
-    out
+    let mut slots = Slots(Vec::new());
+    model.visit(&mut slots);
+    slots.0
 }
 
 /// The fused path's gradients as burn's, on the (non-autodiff) device `dev`. A model without
@@ -480,8 +470,8 @@ fn clip_buffers(grads: &mut Weights, max_norm: f64) -> f32 {
     let mut slots = grads.slots_mut();
     let sq: f64 = slots.iter().flat_map(|s| s.iter()).map(|&g| (g as f64) * (g as f64)).sum();
     let norm = sq.sqrt();
-    if max_norm > 0.0 && norm > max_norm {
-        let factor = (max_norm / (norm + 1e-6)) as f32;
+    if let Some(factor) = clip_factor(norm, max_norm) {
+        let factor = factor as f32;
         for s in slots.iter_mut() {
             for g in s.iter_mut() {
                 *g *= factor;
@@ -621,10 +611,16 @@ fn clip_global_norm(model: &Gpt, grads: &mut GradientsParams, max_norm: f64) -> 
     let mut sq = SumSquares { grads, total: None };
     model.visit(&mut sq);
     let norm = sq.total.map_or(0.0, |t| t.into_scalar::<f32>().sqrt());
-    if max_norm > 0.0 && norm as f64 > max_norm {
-        model.visit(&mut Scale { grads, factor: max_norm / (norm as f64 + 1e-6) });
+    if let Some(factor) = clip_factor(norm as f64, max_norm) {
+        model.visit(&mut Scale { grads, factor });
     }
     norm
+}
+
+/// The factor that brings a gradient of global norm `norm` down to `max_norm`, or `None` when
+/// it is within it (or clipping is off, `max_norm == 0`).
+fn clip_factor(norm: f64, max_norm: f64) -> Option<f64> {
+    (max_norm > 0.0 && norm > max_norm).then(|| max_norm / (norm + 1e-6))
 }
 
 /// The policy loss: mean over rows of `w * (-sum_v p log softmax(logits))`.
